@@ -1,0 +1,32 @@
+# Balie: the two commands a new user runs are `make run` and `make test`.
+# Environments are (re)built only when their requirement files change.
+
+PYTHON ?= python3.11
+VENV := .venv
+RASA_VENV := .venv-rasa
+export OMP_NUM_THREADS := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test install train eval bench clean-venvs
+
+install: $(VENV)/.installed $(RASA_VENV)/.installed
+
+# Project environment: action server, balie CLI, handover service, tests.
+$(VENV)/.installed: requirements/main-lock.txt requirements/main.txt pyproject.toml
+	@echo "==> Creating $(VENV) (action server, CLI, tests)"
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q --no-deps --ignore-requires-python rasa-sdk==3.6.2
+	$(VENV)/bin/pip install -q -r requirements/main-lock.txt -r requirements/main.txt
+	$(VENV)/bin/pip install -q --no-deps -e .
+	touch $@
+
+# Rasa server environment: rasa 3.6.21 on Python 3.11 needs its own lock.
+$(RASA_VENV)/.installed: requirements/rasa-lock.txt requirements/rasa-extra.txt pyproject.toml
+	@echo "==> Creating $(RASA_VENV) (Rasa server + WhatsApp channel); takes several minutes the first time"
+	$(PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q --no-deps --ignore-requires-python rasa==3.6.21 rasa-sdk==3.6.2
+	$(RASA_VENV)/bin/pip install -q -r requirements/rasa-lock.txt
+	$(RASA_VENV)/bin/pip install -q -r requirements/rasa-extra.txt
+	$(RASA_VENV)/bin/pip install -q --no-deps -e .
+	touch $@

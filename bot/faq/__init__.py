@@ -1,0 +1,1 @@
+"""The FAQ: content files, validation, the semantic index and the answer decision."""
