@@ -7,7 +7,7 @@ RASA_VENV := .venv-rasa
 export OMP_NUM_THREADS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install train eval bench clean-venvs
+.PHONY: run test install train browser eval bench clean-venvs
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed
 
@@ -30,3 +30,34 @@ $(RASA_VENV)/.installed: requirements/rasa-lock.txt requirements/rasa-extra.txt 
 	$(RASA_VENV)/bin/pip install -q -r requirements/rasa-extra.txt
 	$(RASA_VENV)/bin/pip install -q --no-deps -e .
 	touch $@
+
+# The Rasa model: retrained only when its inputs change (FAQ answers are not
+# among them: they are read live by the action server).
+RASA_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml) data/rules.yml
+models/balie.tar.gz: $(RASA_VENV)/.installed $(RASA_INPUTS)
+	@echo "==> Training the Rasa model (inputs changed)"
+	$(RASA_VENV)/bin/rasa train --quiet --fixed-model-name balie --out models
+	@touch $@
+
+train: models/balie.tar.gz
+
+# Headless Chromium for the browser tests comes from Debian's packages.
+browser:
+	@test -x /usr/bin/chromium || { echo "==> Installing Chromium (Debian packages)"; \
+	  apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+run: install train
+	$(VENV)/bin/python -m bot.launcher
+
+test: install train browser
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+eval: install
+	$(VENV)/bin/balie faq eval --faq-dir data/faq --cases tests/eval/cases.yml --split heldout
+
+bench: install train
+	$(VENV)/bin/python benchmarks/faq_retrieval.py
+	$(VENV)/bin/python benchmarks/privacy_gate.py
+
+clean-venvs:
+	rm -rf $(VENV) $(RASA_VENV)
