@@ -260,20 +260,18 @@
 
   function noticeNewWork(queue) {
     const queued = queue.filter((item) => item.state === "queued").map((item) => item.conversation_id);
-    let fresh = false;
-    if (ui.knownQueued !== null) fresh = queued.some((id) => !ui.knownQueued.has(id));
+    const newQueued = ui.knownQueued !== null && queued.some((id) => !ui.knownQueued.has(id));
     ui.knownQueued = new Set(queued);
-    // a citizen wrote again in one of my chats
+    // a citizen wrote again in one of my chats: beep, but that is not queue work
+    let newMine = false;
     for (const item of queue) {
       if (item.state !== "assigned" || item.agent_id !== ui.me.id) continue;
       const before = ui.lastSeenMessage.get(item.conversation_id);
-      if (before !== undefined && item.last_message_at && item.last_message_at !== before) fresh = true;
+      if (before !== undefined && item.last_message_at && item.last_message_at !== before) newMine = true;
       ui.lastSeenMessage.set(item.conversation_id, item.last_message_at);
     }
-    if (fresh) {
-      beep();
-      if (ui.tab !== "queue") ui.unseenQueued = true;
-    }
+    if (newQueued || newMine) beep();
+    if (newQueued && ui.tab !== "queue") ui.unseenQueued = true;
   }
 
   // ---------------------------------------------------------------- lists
