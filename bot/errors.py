@@ -5,8 +5,13 @@
     ├── FaqError
     │   └── FaqValidationError FAQ files that do not pass validation
     ├── StorageError           the database could not be reached or written
-    ├── WhatsAppApiError       the Graph API answered with an error (see connectors.graph_errors)
-    └── InvalidTransition      a handover state change that is not allowed
+    ├── PrivacyScanError       the privacy gate failed (bot.privacy; carries no text)
+    ├── WhatsAppApiError       the Graph API answered with an error
+    │   └── GraphApiError      ... subclasses by Meta error code (connectors.graph):
+    │                          TransientError (retry) / PermanentError (record, stop)
+    ├── InvalidTransition      a handover state change that is not allowed
+    │   └── StaleState         another agent changed the chat first (handover.errors)
+    └── HandoverError          agent-side errors mapped to HTTP statuses (handover.errors)
 
 Lower-level exceptions are converted at the boundary with ``raise ... from exc``.
 """
