@@ -162,8 +162,11 @@ class Stack:
             checks["simulator"] = f"{self.simulator_url}/_sim/health"
         if self.with_handover:
             checks["handover"] = f"{self.handover_url}/openapi.json"
+        started = time.monotonic()
         for name, url in checks.items():
+            print(f"  waiting for {name} ...", flush=True)
             self._wait_for(name, url, deadline)
+            print(f"  {name} ready ({time.monotonic() - started:.0f} s)", flush=True)
 
     # -- internals ----------------------------------------------------------
     def _simulator_command(self) -> list[str]:

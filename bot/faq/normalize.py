@@ -4,6 +4,14 @@ The same normalisation runs on FAQ texts and on messages, so it can only add
 recall: abbreviations are written out (``wnr`` -> ``wanneer``) and a
 municipal synonym brings its canonical word along (``kliko`` -> ``kliko
 container``). The lexicon is generic Dutch and lives in lexicon.yml.
+
+Dutch inflects and compounds freely, so a word that is not in the lexicon is
+looked up again without its plural, diminutive or adjective ending
+(``vuilniszakken`` -> ``vuilniszak``) and then by its last part: Dutch
+compounds end in the word they name (``parkeerboete`` is a ``boete``).
+Common misspellings are listed in the lexicon itself: a general
+edit-distance speller "corrected" real words (sloep -> stoep) and cost
+accuracy on both evaluation sets.
 """
 from __future__ import annotations
 
@@ -17,7 +25,14 @@ import yaml
 
 LEXICON = Path(__file__).with_name("lexicon.yml")
 TOKEN = re.compile(r"[a-z0-9\u00e0-\u00ff]+(?:['.-][a-z0-9\u00e0-\u00ff]+)*|'[a-z]+")
-MAX_PHRASE = 3
+MAX_PHRASE = 4
+# Compound heads shorter than this are too often the tail of an unrelated
+# word ("verkopen" ends in "open").
+MIN_HEAD = 5
+MIN_MODIFIER = 3
+# Endings of plurals, diminutives and inflected adjectives, longest first.
+ENDINGS = ("etjes", "tjes", "pjes", "etje", "jes", "tje", "pje", "je", "en", "'s", "s", "e")
+VOWELS = set("aeiou")
 
 
 @dataclass(frozen=True)
@@ -28,8 +43,22 @@ class Lexicon:
     @classmethod
     def from_file(cls, path: Path = LEXICON) -> "Lexicon":
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        lower = lambda table: {str(k).lower(): str(v).lower() for k, v in (table or {}).items()}
-        return cls(lower(data.get("replace")), lower(data.get("synonyms")))
+        return cls.from_data(data)
+
+    @classmethod
+    def from_data(cls, data: dict) -> "Lexicon":
+        # Keys are folded like message words, so "logés" matches "loges".
+        fold = lambda text: " ".join(tokens(str(text)))
+        lower = lambda table: {fold(k): fold(v) for k, v in (table or {}).items()}
+        synonyms = {}
+        for canonical, variants in (data.get("concepts") or {}).items():
+            canonical = fold(canonical)
+            if " " not in canonical:
+                synonyms[canonical] = canonical   # inflected forms find their lemma
+            for variant in variants or []:
+                synonyms.setdefault(fold(variant), canonical)
+        synonyms.update(lower(data.get("synonyms")))
+        return cls(lower(data.get("replace")), synonyms)
 
 
 @lru_cache(maxsize=1)
@@ -38,16 +67,54 @@ def default_lexicon() -> Lexicon:
 
 
 def tokens(text: str) -> list[str]:
-    text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'")
+    text = unicodedata.normalize("NFKD", text.lower().replace("\u2019", "'"))
+    text = "".join(char for char in text if not unicodedata.combining(char))   # café -> cafe
     return TOKEN.findall(text)
 
 
-def _longest_match(words: list[str], start: int, table: dict[str, str]) -> tuple[int, str | None]:
-    for size in range(min(MAX_PHRASE, len(words) - start), 0, -1):
+def stems(word: str) -> list[str]:
+    """Likely lemmas of a Dutch word form: bakken -> bak, straten -> straat."""
+    out = []
+    for ending in ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            stem = word[:-len(ending)]
+            out.append(stem)
+            if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in VOWELS:
+                out.append(stem[:-1])                          # bakk(en) -> bak
+            if len(stem) > 3 and stem[-2] in VOWELS and stem[-3] not in VOWELS \
+                    and stem[-1] not in VOWELS:
+                out.append(stem[:-1] + stem[-2] + stem[-1])    # strat(en) -> straat
+            if stem.endswith("z"):
+                out.append(stem[:-1] + "s")                    # huiz(en) -> huis
+            if stem.endswith("v"):
+                out.append(stem[:-1] + "f")                    # brieven -> brief
+    return out
+
+
+def lookup(word: str, table: dict[str, str]) -> str | None:
+    """The table's value for a word, its lemma or its compound head."""
+    if word in table:
+        return table[word]
+    forms = [word, *stems(word)]
+    for form in forms[1:]:
+        if form in table:
+            return table[form]
+    for form in forms:
+        for start in range(MIN_MODIFIER, len(form) - MIN_HEAD + 1):
+            head = form[start:]
+            if head in table:
+                return table[head]
+    return None
+
+
+def _match(words: list[str], start: int, table: dict[str, str],
+           inflect: bool) -> tuple[int, str | None]:
+    for size in range(min(MAX_PHRASE, len(words) - start), 1, -1):
         phrase = " ".join(words[start:start + size])
         if phrase in table:
             return size, table[phrase]
-    return 1, None
+    found = lookup(words[start], table) if inflect else table.get(words[start])
+    return 1, found
 
 
 def normalize(text: str, lexicon: Lexicon | None = None) -> str:
@@ -56,9 +123,9 @@ def normalize(text: str, lexicon: Lexicon | None = None) -> str:
     words = _replace(tokens(text), lexicon.replace)
     out, added, i = [], set(), 0
     while i < len(words):
-        size, canonical = _longest_match(words, i, lexicon.synonyms)
+        size, canonical = _match(words, i, lexicon.synonyms, inflect=True)
         out += words[i:i + size]
-        if canonical and canonical not in added:
+        if canonical and canonical not in added and canonical not in words[i:i + size]:
             added.add(canonical)
             out.append(canonical)
         i += size
@@ -68,7 +135,8 @@ def normalize(text: str, lexicon: Lexicon | None = None) -> str:
 def _replace(words: list[str], table: dict[str, str]) -> list[str]:
     out, i = [], 0
     while i < len(words):
-        size, written = _longest_match(words, i, table)
+        size, written = _match(words, i, table, inflect=False)
         out += written.split() if written else words[i:i + size]
         i += size
     return out
+
