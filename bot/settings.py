@@ -64,6 +64,7 @@ class WhatsAppSettings:
     retry_base_s: float = 0.5               # first retry delay; doubles, with jitter
     retry_max_s: float = 60.0
     poll_interval_s: float = 0.3            # outbox poll when nothing woke the sender
+    bot_concurrency: int = 1                # Rasa turns at once: keeps webhook acks fast
     send_concurrency: int = 16              # conversations sending at the same time
     process_max_attempts: int = 3           # bot failures on one message before we apologise
     sweep_interval_s: float = 30.0          # look for pending inbound messages (crash recovery)

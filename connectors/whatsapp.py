@@ -11,6 +11,7 @@ the work and is tested without either.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
@@ -96,11 +97,17 @@ class WhatsAppInput(InputChannel):
 
         @bp.listener("before_server_start")
         async def start(app, _loop) -> None:
+            # Rasa's turns run partly synchronously on this loop (NLU, tracker
+            # store). Letting only a few run at once keeps the loop free to
+            # acknowledge webhooks quickly while the bot is busy.
+            bot_turns = asyncio.Semaphore(runtime.settings.whatsapp.bot_concurrency)
+
             async def ask_bot(ctx: Context) -> list:
                 collector = CollectingOutput()
-                await on_new_message(UserMessage(
-                    text=ctx.bot_text, output_channel=collector, sender_id=ctx.wa_id,
-                    input_channel=channel_name, message_id=ctx.wamid))
+                async with bot_turns:
+                    await on_new_message(UserMessage(
+                        text=ctx.bot_text, output_channel=collector, sender_id=ctx.wa_id,
+                        input_channel=channel_name, message_id=ctx.wamid))
                 return collector.messages
 
             def bot_ready() -> bool:
