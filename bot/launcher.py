@@ -58,6 +58,7 @@ class Stack:
     with_simulator: bool = True
     with_handover: bool = True
     procs: dict = field(default_factory=dict)
+    first_admin: str = ""
 
     def __post_init__(self) -> None:
         self.run_dir = Path(self.run_dir)
@@ -122,6 +123,7 @@ class Stack:
     # -- lifecycle ----------------------------------------------------------
     def start(self, timeout_s: float = 300) -> "Stack":
         self._migrate()
+        self.first_admin = self._first_admin() if self.with_handover else ""
         self._write_endpoints()
         self._spawn("actions", [str(VENV_PY), "-m", "actions", "--port", str(self.ports.actions)])
         self.start_rasa()
@@ -182,6 +184,13 @@ class Stack:
         subprocess.run([str(VENV_PY), "-c", "import sys; from bot.db.migrate import upgrade_to_head; "
                         "upgrade_to_head(sys.argv[1])", self.db_url],
                        cwd=ROOT, env=self.env, check=True, stdout=subprocess.DEVNULL)
+
+    def _first_admin(self) -> str:
+        """The first console login, created before the service starts so that
+        its password reaches the terminal once and never a log file."""
+        result = subprocess.run([str(VENV_PY), "-m", "bot.cli", "agents", "first-admin"],
+                                cwd=ROOT, env=self.env, check=True, capture_output=True, text=True)
+        return result.stdout.strip()
 
     def _write_endpoints(self) -> None:
         (self.run_dir / "endpoints.yml").write_text(
@@ -258,14 +267,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_first_admin(stack: Stack) -> None:
-    """The handover service prints the first admin's password once; show it here."""
-    log = stack.log_path("handover")
-    lines = log.read_text(encoding="utf-8", errors="replace").splitlines() if log.exists() else []
-    block = [line for line in lines if "gebruikersnaam:" in line or "wachtwoord:" in line]
-    if block:
-        print("  First agent login (shown once):")
-        for line in block[-2:]:
-            print("    " + line.strip())
+    if stack.first_admin:
+        print("  First agent login (shown once; add named agents with `.venv/bin/balie agents add`):")
+        for line in stack.first_admin.splitlines():
+            print("    " + line)
 
 
 if __name__ == "__main__":

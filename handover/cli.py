@@ -5,6 +5,7 @@
     balie agents disable USERNAME
     balie agents enable USERNAME
     balie agents reset-password USERNAME
+    balie agents first-admin        (make run: create 'admin' when there are no agents)
 
 A new or reset password is generated and printed once; only its scrypt
 hash is stored. ``main(argv)`` gets the arguments after ``agents``.
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
                        ("enable", "enable a disabled agent"),
                        ("reset-password", "generate a new password and print it once")):
         commands.add_parser(name, help=text).add_argument("username")
+    commands.add_parser("first-admin", help="with no agents at all, create 'admin' and print its password once")
     return parser
 
 
@@ -57,6 +59,12 @@ def _run(session, args) -> None:
         session.commit()
         print(f"Agent {info.username} ({info.role}) toegevoegd. Wachtwoord (wordt maar één keer "
               f"getoond): {password}")
+    elif args.command == "first-admin":
+        created = agents.ensure_first_admin(session, now)
+        session.commit()
+        if created:
+            info, password = created
+            print(f"gebruikersnaam: {info.username}\nwachtwoord:     {password}")
     elif args.command == "list":
         rows = agents.list_all(session)
         print(f"{'id':>4}  {'gebruikersnaam':<20} {'rol':<11} {'actief':<6} naam")
