@@ -88,7 +88,7 @@ MAX_ROWS = 2048
 SENTENCE_END = re.compile(r"(?<=[.?!;:])\s+|\n+")
 MIN_SENTENCE = 12      # characters; shorter pieces are list markers or "Let op:"
 ENCODE_BATCH = 32
-SAVE_EVERY_S = 60.0
+SAVE_EVERY_S = 300.0   # each save rewrites the whole file
 
 
 @dataclass(frozen=True)
