@@ -250,8 +250,8 @@ def _queue_routes(app: FastAPI) -> None:
 
 
 def _action_routes(app: FastAPI) -> None:
-    def act(session, fn, *args):
-        result = fn(session, app.state.config, *args)
+    def act(session, fn, *args, **kwargs):
+        result = fn(session, app.state.config, *args, **kwargs)
         session.commit()
         return _state(result)
 
@@ -260,20 +260,16 @@ def _action_routes(app: FastAPI) -> None:
     def claim(conversation_id: int = ConversationId, body: Optional[VersionIn] = Body(None),
               agent: AgentRef = Depends(current_agent), session=Depends(get_db)):
         """Take a queued chat. Of two agents claiming at once exactly one wins; the other gets 409."""
-        result = desk.claim(session, app.state.config, agent, conversation_id, utcnow(),
-                            expected_version=_version(body))
-        session.commit()
-        return _state(result)
+        return act(session, desk.claim, agent, conversation_id, utcnow(),
+                   expected_version=_version(body))
 
     @app.post("/api/conversations/{conversation_id}/pickup", response_model=StateOut,
               responses=ERRORS, tags=["gesprek"])
     def pickup(conversation_id: int = ConversationId, body: Optional[VersionIn] = Body(None),
                agent: AgentRef = Depends(current_agent), session=Depends(get_db)):
         """Take over a conversation that is still with the bot."""
-        result = desk.pickup(session, app.state.config, agent, conversation_id, utcnow(),
-                             expected_version=_version(body))
-        session.commit()
-        return _state(result)
+        return act(session, desk.pickup, agent, conversation_id, utcnow(),
+                   expected_version=_version(body))
 
     @app.post("/api/conversations/{conversation_id}/release", response_model=StateOut,
               responses=ERRORS, tags=["gesprek"])

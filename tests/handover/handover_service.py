@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,11 @@ import yaml
 
 from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrate import upgrade_to_head
+from bot.launcher import free_port
 from handover import core
 from handover.config import parse_config
 
 from handover_factories import ALWAYS_OPEN, ROOT, handover_raw, make_conversation
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
