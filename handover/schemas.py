@@ -78,7 +78,7 @@ class LoginOut(BaseModel):
     agent: AgentOut
 
 
-class QueueItemOut(Out):
+class ChatHeaderOut(Out):
     conversation_id: int
     name: str
     phone: str
@@ -88,6 +88,9 @@ class QueueItemOut(Out):
     agent_id: Optional[int]
     agent_name: Optional[str]
     place: Optional[int]
+
+
+class QueueItemOut(ChatHeaderOut):
     waiting_s: Optional[int]
     last_message: str
     last_message_at: Optional[datetime]
@@ -122,16 +125,7 @@ class NoteOut(Out):
     at: datetime
 
 
-class ConversationOut(Out):
-    conversation_id: int
-    name: str
-    phone: str
-    state: str
-    version: int
-    reason: Optional[str]
-    agent_id: Optional[int]
-    agent_name: Optional[str]
-    place: Optional[int]
+class ConversationOut(ChatHeaderOut):
     queued_at: Optional[datetime]
     assigned_at: Optional[datetime]
     window_left_s: int

@@ -39,7 +39,8 @@ def _preview(text: str | None) -> str:
 
 
 @dataclass(frozen=True)
-class QueueItem:
+class ChatHeader:
+    """Who and where a chat is: shared by the queue and the conversation view."""
     conversation_id: int
     name: str
     phone: str
@@ -49,6 +50,10 @@ class QueueItem:
     agent_id: int | None
     agent_name: str | None
     place: int | None
+
+
+@dataclass(frozen=True)
+class QueueItem(ChatHeader):
     waiting_s: int | None            # since queued (queued) or since assigned (assigned)
     last_message: str
     last_message_at: datetime | None
@@ -200,16 +205,7 @@ def notes(session, conversation_id: int) -> list[NoteView]:
 
 
 @dataclass(frozen=True)
-class ConversationView:
-    conversation_id: int
-    name: str
-    phone: str
-    state: str
-    version: int
-    reason: str | None
-    agent_id: int | None
-    agent_name: str | None
-    place: int | None
+class ConversationView(ChatHeader):
     queued_at: datetime | None
     assigned_at: datetime | None
     window_left_s: int
