@@ -43,13 +43,14 @@ class Recipe:
     temperature: float = 0.02    # e5 scores live in a narrow cosine band
     batch_size: int = 24
     answer_share: float = 0.3    # share of positives shown as question + answer only
+    out_of_scope: int = 0        # 1: learn to keep handover cases below a learned floor
     seed: int = 0
 
 
 @dataclass(frozen=True)
 class Example:
     text: str          # normalised, as the index sees a message
-    entry: FaqEntry
+    entry: FaqEntry | None        # None: out of scope, a person should answer it
     phrasing: str | None = None   # the entry's own phrasing this text is (left out)
 
 
@@ -67,14 +68,16 @@ class Source:
                    parts[2] if len(parts) > 2 else "all")
 
 
-def examples(source: Source) -> tuple[list[FaqEntry], list[Example]]:
+def examples(source: Source, out_of_scope: bool) -> tuple[list[FaqEntry], list[Example]]:
     entries = load_folder(source.faq_dir)
     by_id = {entry.id: entry for entry in entries}
     found = [Example(normalize(p), e, p) for e in entries for p in (e.question, *e.alternatives)]
-    if source.cases:
-        for case in load_cases(source.cases, source.split):
-            if case.expect != HANDOVER and case.expect in by_id:
-                found.append(Example(normalize(case.text) or case.text.lower(), by_id[case.expect]))
+    for case in load_cases(source.cases, source.split) if source.cases else []:
+        text = normalize(case.text) or case.text.lower()
+        if case.expect in by_id:
+            found.append(Example(text, by_id[case.expect]))
+        elif case.expect == HANDOVER and out_of_scope:
+            found.append(Example(text, None))
     return entries, found
 
 
@@ -95,7 +98,7 @@ def batches(items: list[Example], size: int, rng: random.Random) -> list[list[Ex
     while pool:
         batch, seen, rest = [], set(), []
         for item in pool:
-            key = (item.entry.source, item.entry.id)
+            key = (item.entry.source, item.entry.id) if item.entry else id(item)
             if len(batch) < size and key not in seen:
                 batch.append(item)
                 seen.add(key)
@@ -104,6 +107,28 @@ def batches(items: list[Example], size: int, rng: random.Random) -> list[list[Ex
         out.append(batch)
         pool = rest
     return out
+
+
+def batch_loss(e5, batch: list[Example], floor, recipe: Recipe, rng: random.Random):
+    """InfoNCE: each message against the batch's entries and a learned floor,
+    the right answer for an out-of-scope message ("none of them")."""
+    import torch
+    import torch.nn.functional as F
+
+    answerable = [item for item in batch if item.entry]
+    queries = e5.encode([item.text for item in batch], "query")
+    logits = floor.expand(len(batch), 1)
+    if answerable:
+        passages = e5.encode([positive_text(item, rng, recipe.answer_share)
+                              for item in answerable], "passage")
+        logits = torch.cat([queries @ passages.T, logits], dim=1)
+    targets, column = [], 0
+    for item in batch:
+        targets.append(column if item.entry else len(answerable))
+        column += bool(item.entry)
+    if not recipe.out_of_scope:
+        logits = logits[:, :-1]
+    return F.cross_entropy(logits / recipe.temperature, torch.tensor(targets))
 
 
 def train(base_model: Path, sources: list[Source], recipe: Recipe, log=print) -> dict:
@@ -118,12 +143,15 @@ def train(base_model: Path, sources: list[Source], recipe: Recipe, log=print) ->
     parameters = add_low_rank(e5.model, recipe.rank, recipe.seed)
     entries, items = [], []
     for source in sources:
-        source_entries, source_items = examples(source)
+        source_entries, source_items = examples(source, bool(recipe.out_of_scope))
         entries += source_entries
         items += source_items
     log(f"{len(items)} examples for {len(entries)} entries; "
         f"{sum(p.numel() for p in parameters):,} trainable weights")
-    optimiser = torch.optim.AdamW(parameters, lr=recipe.learning_rate, weight_decay=0.0)
+    # The similarity an answerable message must beat and an out-of-scope one
+    # must stay under: the handover threshold, learned along.
+    floor = torch.nn.Parameter(torch.tensor(0.8))
+    optimiser = torch.optim.AdamW([*parameters, floor], lr=recipe.learning_rate, weight_decay=0.0)
     steps = recipe.epochs * math.ceil(len(items) / recipe.batch_size)
     step = 0
     for epoch in range(recipe.epochs):
@@ -134,11 +162,7 @@ def train(base_model: Path, sources: list[Source], recipe: Recipe, log=print) ->
             warmup = min(1.0, (step + 1) / 10)
             for group in optimiser.param_groups:
                 group["lr"] = recipe.learning_rate * warmup * 0.5 * (1 + math.cos(math.pi * step / steps))
-            queries = e5.encode([item.text for item in batch], "query")
-            passages = e5.encode([positive_text(item, rng, recipe.answer_share) for item in batch],
-                                 "passage")
-            loss = F.cross_entropy(queries @ passages.T / recipe.temperature,
-                                   torch.arange(len(batch)))
+            loss = batch_loss(e5, batch, floor, recipe, rng)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

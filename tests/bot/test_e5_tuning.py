@@ -108,3 +108,28 @@ def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, base_path):
     assert {"l0.q.w.A", "l0.q.w.B", "l11.fo.w.scale"} <= set(arrays)
     losses = [float(line.split("loss ")[1].split()[0]) for line in lines if "loss" in line]
     assert len(losses) == 2 and losses[1] < losses[0]
+
+
+def test_training_examples_come_from_phrasings_and_labelled_cases(tmp_path):
+    import yaml
+    from bot.faq import finetune
+
+    faq = tmp_path / "faq"
+    faq.mkdir()
+    (faq / "a.yml").write_text(yaml.safe_dump([
+        {"id": "paspoort", "question": "Hoe vraag ik een paspoort aan?",
+         "answer": "Maak een afspraak.", "alternatives": ["nieuw paspoort"]}]), encoding="utf-8")
+    cases = tmp_path / "cases.yml"
+    cases.write_text(yaml.safe_dump([
+        {"text": "mn pas is verlopen", "expect": "paspoort"},
+        {"text": "wie wint de voetbal", "expect": "handover"},
+        {"text": "iets van een ander loket", "expect": "bestaat-niet"}]), encoding="utf-8")
+    source = finetune.Source.parse(f"{faq}:{cases}:all")
+    entries, items = finetune.examples(source, out_of_scope=True)
+    assert [e.id for e in entries] == ["paspoort"]
+    assert [(i.entry.id if i.entry else None) for i in items] == ["paspoort"] * 3 + [None]
+    assert items[0].phrasing == "Hoe vraag ik een paspoort aan?"
+    # The passage never contains the phrasing being asked.
+    rng = __import__("random").Random(0)
+    assert "nieuw paspoort" not in finetune.positive_text(items[1], rng, answer_share=0.0)
+    assert len(finetune.examples(source, out_of_scope=False)[1]) == 3
