@@ -237,9 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     own_api = "WHATSAPP_API_URL" in os.environ
     stack = Stack(ROOT / "var" / "run", with_simulator=not own_api)
     print("Starting Balie (Rasa server, action server, simulator, agent console)...", flush=True)
+    # A service manager stops us with SIGTERM: shut down as on Ctrl-C, so no
+    # child server is left running without its launcher.
+    signal.signal(signal.SIGTERM, _interrupt)
     started = time.monotonic()
     try:
         stack.start()
+    except KeyboardInterrupt:
+        stack.stop()
+        return 0
     except RuntimeError as exc:
         print(f"Could not start: {exc}", file=sys.stderr)
         stack.stop()
@@ -264,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         stack.stop()
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _print_first_admin(stack: Stack) -> None:
