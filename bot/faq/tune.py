@@ -93,6 +93,7 @@ def best(items: list[Labelled], start: Candidate, max_clarify: float, max_option
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bot.errors import FaqValidationError
     from bot.faq.encoders import make_encoder
     from bot.settings import get_settings
 
@@ -113,8 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         index = FaqIndex.from_dir(Path(faq_dir), encoder, settings.cache_dir, weights)
         return search_all(index, load_cases(Path(cases), split[0] if split else "all"))
 
-    tuning = {spec: load(spec) for spec in args.set}
-    reporting = {spec: load(spec) for spec in args.report}
+    try:
+        tuning = {spec: load(spec) for spec in args.set}
+        reporting = {spec: load(spec) for spec in args.report}
+    except FaqValidationError as exc:
+        print("\n".join(map(str, exc.problems)), file=sys.stderr)
+        return 1
     start = Candidate(settings.scope_weight, settings.clarify_threshold, settings.answer_threshold,
                       settings.clarify_margin, settings.option_window)
     chosen = best([item for items in tuning.values() for item in items], start,
