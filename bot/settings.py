@@ -47,7 +47,7 @@ class FaqSettings:
     sentence_weight: float = 1.0
     relevance_sentence_weight: float = 1.0
     relevance_lexical_weight: float = 0.0025
-    scope_weight: float = 0.05              # times the adapter's in-scope logit (bot/faq/scope.py)
+    scope_weight: float = 0.04              # times the adapter's in-scope logit (bot/faq/scope.py)
     max_clarify_options: int = 3
     reload_interval_s: float = 2.0
 
