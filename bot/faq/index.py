@@ -85,7 +85,7 @@ import numpy as np
 from bot.faq.content import FaqEntry, load_folder
 from bot.faq.encoders import Encoder
 from bot.faq.keywords import KeywordIndex
-from bot.faq.normalize import normalize
+from bot.faq.normalize import normalize, tokens
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,11 @@ class Hit:
     phrasing: float = 0.0 # best cosine of message and one question/alternative as a passage
     relevance: float = 0.0  # evidence that the message is about this entry at all
     in_scope: float = 0.0   # the encoder's scope logit for the message (same for every hit)
+
+
+def phrasing_key(normalised: str) -> str:
+    """A normalised text's words only: how an exact phrasing match is recognised."""
+    return " ".join(tokens(normalised))
 
 
 def document_text(entry: FaqEntry) -> str:
@@ -248,12 +253,14 @@ class FaqIndex:
     """Search over FAQ entries; build with ``from_dir`` or ``build``."""
 
     def __init__(self, entries: list[FaqEntry], encoder: Encoder, weights: Weights,
-                 channels: dict[str, Channel], keywords: KeywordIndex) -> None:
+                 channels: dict[str, Channel], keywords: KeywordIndex,
+                 phrasings: frozenset[str] = frozenset()) -> None:
         self.entries = entries
         self.encoder = encoder
         self.weights = weights
         self._channels = channels
         self._keywords = keywords
+        self._phrasings = phrasings   # every question/alternative, as phrasing_key
 
     @classmethod
     def from_dir(cls, folder: Path, encoder: Encoder, cache_dir: Path | None = None,
@@ -277,7 +284,8 @@ class FaqIndex:
             "phrasing": Channel.build(cache, phrasings, "passage"),
         }
         keywords = KeywordIndex([rows[0] for rows in documents])
-        return cls(entries, encoder, weights, channels, keywords)
+        editor_phrasings = frozenset(phrasing_key(text) for rows in phrasings for text in rows)
+        return cls(entries, encoder, weights, channels, keywords, editor_phrasings)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -291,7 +299,7 @@ class FaqIndex:
         views = {name: channel.scores(vector) for name, channel in self._channels.items()}
         lexical = self._keywords.scores(query)
         fused = self._fuse(views, lexical)
-        in_scope = self._in_scope(vector)
+        in_scope = self._in_scope(vector, query)
         relevance = self._relevance(views, lexical) + self.weights.scope * in_scope
         best = np.argsort(-fused, kind="stable")[:k]
         return [Hit(self.entries[i], float(fused[i]), float(views["document"][i]),
@@ -306,10 +314,18 @@ class FaqIndex:
             / (1 + w.relevance_sentence)
         return mean + w.relevance_lexical * lexical
 
-    def _in_scope(self, vector: np.ndarray) -> float:
-        """The encoder's scope logit (bot/faq/scope.py); 0 without a probe."""
+    def _in_scope(self, vector: np.ndarray, query: str) -> float:
+        """The encoder's scope logit (bot/faq/scope.py); 0 without a probe.
+
+        Never negative for a message that is word for word one of the FAQ's
+        questions or alternatives: the editor put it in scope, whatever the
+        probe learned from other municipalities' messages (it hands over
+        short keyword messages such as "woz bezwaar" or "bijstand aanvragen",
+        because near-misses on those topics are common).
+        """
         probe = self.encoder.scope
-        return 0.0 if probe is None else float(probe.logit(vector)[0])
+        logit = 0.0 if probe is None else float(probe.logit(vector)[0])
+        return max(logit, 0.0) if phrasing_key(query) in self._phrasings else logit
 
     def _fuse(self, views: dict[str, np.ndarray], lexical: np.ndarray) -> np.ndarray:
         """Weighted mean of the dense channels (stays on the cosine scale) plus BM25."""

@@ -193,6 +193,17 @@ def test_scope_probe_lifts_municipal_messages_and_lowers_the_rest():
     assert unweighted.relevance == pytest.approx(plain.search("voetbal", k=1)[0].relevance)
 
 
+def test_scope_probe_never_vetoes_a_phrasing_the_editor_wrote():
+    # A probe that judges every message out of scope: a citizen typing an
+    # entry's alternative word for word still reaches that entry.
+    encoder = TopicEncoder()
+    encoder.scope = ScopeProbe(np.zeros(TopicEncoder.dim, np.float32), bias=-5.0)
+    index = FaqIndex.build(FAQ, encoder, weights=Weights(scope=0.1))
+    assert index.search("Rijbewijs verlopen!", k=1)[0].in_scope == 0.0
+    assert index.search("hoe vraag ik een paspoort aan", k=1)[0].in_scope == 0.0
+    assert index.search("mijn rijbewijs is verlopen", k=1)[0].in_scope == pytest.approx(-5.0)
+
+
 def test_lexical_weight_can_break_a_dense_tie():
     faq = [entry("a", "vraag een", "Antwoord met kliko."), entry("b", "vraag twee", "Antwoord.")]
     plain = FaqIndex.build(faq, TopicEncoder(), weights=Weights(lexical=0.0)).search("kliko", k=2)
