@@ -204,7 +204,10 @@ def _session_routes(app: FastAPI) -> None:
     @app.post("/api/logout", status_code=204, responses=ERRORS, tags=["sessie"])
     def logout(request: Request, response: Response, agent: AgentRef = Depends(current_agent),
                session=Depends(get_db)):
-        auth.logout(session, _token(request), agent, utcnow())
+        now = utcnow()
+        auth.logout(session, _token(request), agent, now)
+        if not auth.signed_in(session, agent.id, now):   # the last tab or device
+            desk.release_all(session, app.state.config, agent.id, now, actor=agent.actor)
         session.commit()
         response.delete_cookie(COOKIE, path="/")
         response.status_code = 204
@@ -375,6 +378,8 @@ def _admin_routes(app: FastAPI) -> None:
             raise BadRequest("cannot disable yourself", public="U kunt uzelf niet uitschakelen.")
         if body.active is not None:
             info = agents.set_active(session, target, body.active, utcnow(), actor=agent.actor)
+            if not body.active:
+                desk.release_all(session, app.state.config, target.id, utcnow(), actor=agent.actor)
         if body.role is not None:
             info = agents.set_role(session, target, body.role, utcnow(), actor=agent.actor)
         session.commit()

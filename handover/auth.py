@@ -163,6 +163,14 @@ def logout(session, token: str, agent: AgentRef, now: datetime) -> None:
     audit.record(session, "logout", now, actor=agent.actor, agent_id=agent.id)
 
 
+def signed_in(session, agent_id: int, now: datetime) -> bool:
+    """Whether the agent still has an unexpired session (another tab or device)."""
+    return session.execute(
+        select(AgentSession.id).where(AgentSession.agent_id == agent_id,
+                                      AgentSession.expires_at > now).limit(1)
+    ).first() is not None
+
+
 def end_sessions(session, agent_id: int) -> None:
     """Log an agent out everywhere (after disabling or a password change)."""
     session.execute(delete(AgentSession).where(AgentSession.agent_id == agent_id)

@@ -71,10 +71,15 @@ def _run(session, args) -> None:
         for a in rows:
             print(f"{a.id:>4}  {a.username:<20} {a.role:<11} {'ja' if a.active else 'nee':<6} {a.name}")
     elif args.command in ("disable", "enable"):
+        from handover import desk
+        from handover.config import get_config
+
         info = agents.set_active(session, agents.find(session, args.username),
                                  args.command == "enable", now, actor=ACTOR)
+        requeued = 0 if info.active else desk.release_all(session, get_config(), info.id, now, actor=ACTOR)
         session.commit()
-        print(f"Agent {info.username} is {'ingeschakeld' if info.active else 'uitgeschakeld'}.")
+        print(f"Agent {info.username} is {'ingeschakeld' if info.active else 'uitgeschakeld'}."
+              + (f" {requeued} gesprek(ken) terug in de wachtrij." if requeued else ""))
     else:
         password = agents.reset_password(session, agents.find(session, args.username), now, actor=ACTOR)
         session.commit()

@@ -99,7 +99,23 @@ def release(session, config: HandoverConfig, agent: AgentRef, conversation_id: i
             now: datetime) -> Handover:
     """assigned -> queued, keeping the citizen's original place in line."""
     _require_owner(agent, visible(session, agent, conversation_id))
-    handover = repository.apply(session, conversation_id, Event.RELEASE, now, actor=agent.actor)
+    return _requeue(session, config, conversation_id, now, agent.actor)
+
+
+def release_all(session, config: HandoverConfig, agent_id: int, now: datetime, *,
+                actor: str) -> int:
+    """Put every chat assigned to this agent back in the queue (they logged out
+    or were disabled): otherwise those citizens wait for someone who is gone,
+    and no colleague may answer them. Returns how many chats went back."""
+    mine = repository.active(session, agent_id=agent_id)
+    for handover in mine:
+        _requeue(session, config, handover.conversation_id, now, actor)
+    return len(mine)
+
+
+def _requeue(session, config: HandoverConfig, conversation_id: int, now: datetime,
+             actor: str) -> Handover:
+    handover = repository.apply(session, conversation_id, Event.RELEASE, now, actor=actor)
     citizen.send(session, conversation_id,
                  citizen.released_text(session, config, conversation_id, now), now)
     return handover

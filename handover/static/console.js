@@ -205,6 +205,11 @@
   }
 
   async function onLogout() {
+    // The server puts an agent's chats back in the queue at their last logout.
+    const mine = ui.queue.filter((i) => i.state === "assigned" && i.agent_id === ui.me.id).length;
+    if (mine && !(await confirmDialog("Uitloggen?",
+        `U heeft nog ${mine === 1 ? "1 gesprek" : `${mine} gesprekken`} in behandeling. ` +
+        "Als u uitlogt, gaan die terug naar de wachtrij en helpt een collega verder.", "Uitloggen"))) return;
     try { await api("POST", "/api/logout"); } catch (err) { /* already logged out */ }
     ui.selected = null;
     ui.detail = null;

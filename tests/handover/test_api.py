@@ -230,6 +230,47 @@ def test_logout_ends_the_session_and_clears_the_cookie(service, admin):
         assert client.get("/api/me").status_code == 401
 
 
+def _claimed_chat(service, token):
+    cid = service.queued_chat()
+    with service.client(token) as client:
+        assert client.post(f"/api/conversations/{cid}/claim").status_code == 200
+    return cid
+
+
+def _state(service, cid):
+    with service.sessions() as session:
+        return core.current_state(session, cid)
+
+
+def test_logging_out_of_the_last_session_puts_the_agents_chats_back_in_the_queue(service, admin):
+    with service.client(admin) as client:
+        created = client.post("/api/agents", json={"username": "twotabs", "name": "Sanne Bos"}).json()
+    first_tab, second_tab = (service.login("twotabs", created["password"]) for _ in range(2))
+    cid = _claimed_chat(service, first_tab)
+    system_before = [t for author, t in outbox_rows(service, cid) if author == "system"]
+
+    with service.client(first_tab) as client:
+        assert client.post("/api/logout").status_code == 204
+    assert _state(service, cid) == "assigned"        # still signed in on the other tab
+    with service.client(second_tab) as client:
+        assert client.post("/api/logout").status_code == 204
+    assert _state(service, cid) == "queued"
+    system_after = [t for author, t in outbox_rows(service, cid) if author == "system"]
+    assert len(system_after) == len(system_before) + 1     # the citizen hears they wait again
+    _, colleague = new_agent(service, admin, name="Piet Jansen")
+    with service.client(colleague) as client:
+        assert client.post(f"/api/conversations/{cid}/claim").status_code == 200
+
+
+def test_disabling_an_agent_puts_their_chats_back_in_the_queue(service, admin):
+    agent_id, agent = new_agent(service, admin)
+    cid = _claimed_chat(service, agent)
+    with service.client(admin) as client:
+        assert client.patch(f"/api/agents/{agent_id}", json={"active": False}).status_code == 200
+        view = client.get(f"/api/conversations/{cid}").json()
+    assert (view["state"], view["agent_id"]) == ("queued", None)
+
+
 def test_cross_site_writes_are_refused(service, admin):
     with service.client(admin) as client:
         response = client.post("/api/canned", json={"title": "x", "body": "y"},

@@ -39,6 +39,26 @@ def test_add_list_disable_enable_reset(url, capsys):
     assert code == 0 and password not in out
 
 
+def test_disabling_puts_the_agents_chats_back_in_the_queue(url, capsys):
+    from datetime import datetime, timezone
+
+    from handover import core, desk
+    from handover_factories import make_agent, make_config, make_conversation
+
+    assert run(url, capsys, "list")[0] == 0      # creates the database
+    now = datetime.now(timezone.utc)
+    with make_session_factory(make_engine(url))() as session:
+        agent = make_agent(session, username="jan")
+        cid = make_conversation(session, at=now).id
+        core.queue_conversation(session, cid, "ask_human", now, make_config())
+        desk.claim(session, make_config(), agent, cid, now)
+        session.commit()
+    code, out, _ = run(url, capsys, "disable", "jan")
+    assert (code, out) == (0, "Agent jan is uitgeschakeld. 1 gesprek(ken) terug in de wachtrij.\n")
+    with make_session_factory(make_engine(url))() as session:
+        assert core.current_state(session, cid) == "queued"
+
+
 def test_refusals_exit_1_and_usage_errors_exit_2(url, capsys):
     assert run(url, capsys, "add", "jan", "--name", "Jan")[0] == 0
     code, _, err = run(url, capsys, "add", "jan", "--name", "Jan")

@@ -215,5 +215,13 @@ def test_pickup_transfer_live_badge_and_supervisor_tools(service):
         ruud.click("#logout")
         expect(ruud.locator("#login-view")).to_be_visible()
         expect(ruud.locator("#login-error")).to_have_text("U bent uitgelogd.")
+
+        lotte = login("Lotte Bakker", "lotte")                         # holds Henk's chat
+        lotte.click("#logout")
+        expect(lotte.locator("#confirm-text")).to_contain_text("1 gesprek in behandeling")
+        lotte.click("#confirm-ok")
+        expect(lotte.locator("#login-view")).to_be_visible()
         browser.close()
+    with service.sessions() as session:
+        assert core.current_state(session, bot_chat) == "queued"    # back for a colleague
     assert errors == []
