@@ -47,7 +47,7 @@ class Recipe:
     batch_size: int = 24
     answer_share: float = 0.3    # share of positives shown as question + answer only
     out_of_scope: int = 0        # 1: learn to keep handover cases below a learned floor
-    scope_strength: float = 10.0   # C of the in-scope probe fitted afterwards (0: none)
+    scope_strength: float = 0.1    # C of the in-scope probe fitted afterwards (0: none)
     seed: int = 0
 
 
@@ -86,7 +86,7 @@ def examples(source: Source, out_of_scope: bool) -> tuple[list[FaqEntry], list[E
 
 
 def scope_examples(sources: list[Source]) -> tuple[list[str], list[bool]]:
-    """Labelled messages as the index sees them, and whether each is answerable.
+    """Labelled messages as citizens wrote them, and whether each is answerable.
     (The FAQ's own phrasings are left out: as extra answerable examples they
     made the probe worse on an unseen municipality.)"""
     texts, in_scope = [], []
@@ -94,24 +94,37 @@ def scope_examples(sources: list[Source]) -> tuple[list[str], list[bool]]:
         known = {entry.id for entry in load_folder(source.faq_dir)} | {HANDOVER}
         for case in load_cases(source.cases, source.split) if source.cases else []:
             if case.expect in known:
-                texts.append(normalize(case.text) or case.text.lower())
+                texts.append(case.text)
                 in_scope.append(case.expect != HANDOVER)
     return texts, in_scope
 
 
 def fit_scope(adapter: Path, sources: list[Source], strength: float, log=print) -> dict:
-    """The in-scope probe (bot/faq/scope.py), fitted on the query vectors the
-    adapter serves (through the same encoder class as the live index)."""
+    """The in-scope probe (bot/faq/scope.py), fitted on what the live index
+    sees with this adapter: each labelled message's query vector and how well
+    its own municipality's FAQ matches it."""
     from bot.faq.encoders import TunedE5Encoder
+    from bot.faq.index import FaqIndex, Weights
+    from bot.settings import get_settings
 
-    texts, in_scope = scope_examples(sources)
-    if not strength or len(set(in_scope)) < 2:
+    settings = get_settings().faq
+    encoder = TunedE5Encoder(adapter)   # no vector cache: a new adapter's vectors are new
+    vectors, signals, labels = [], [], []
+    for source in sources:
+        texts, in_scope = scope_examples([source])
+        if not texts:
+            continue
+        index = FaqIndex.from_dir(source.faq_dir, encoder, None, Weights.from_settings(settings))
+        for text in texts:
+            found = index.match(text)
+            vectors.append(found.vector[0])
+            signals.append(found.signals())
+        labels += in_scope
+    if not strength or len(set(labels)) < 2:
         log("no scope probe (needs answerable and handover cases)")
         return {}
-    encoder = TunedE5Encoder(adapter)
-    vectors = np.concatenate([encoder.encode(texts[i:i + 32], "query") for i in range(0, len(texts), 32)])
-    log(f"scope probe: {sum(in_scope)} answerable, {len(texts) - sum(in_scope)} handover messages")
-    return ScopeProbe.fit(vectors, np.array(in_scope), strength).arrays()
+    log(f"scope probe: {sum(labels)} answerable, {len(labels) - sum(labels)} handover messages")
+    return ScopeProbe.fit(np.array(vectors), np.array(signals), np.array(labels), strength).arrays()
 
 
 def positive_text(example: Example, rng: random.Random, answer_share: float) -> str:

@@ -25,7 +25,8 @@ question/alternative encoded as a passage (``phrasing``), the best sentence
 and BM25: these views need the message to match something specific and so
 separate answerable from out-of-scope messages better than ``score`` does.
 The encoder's scope probe (bot/faq/scope.py) adds its judgement of whether
-the message is a municipal question at all, the same for every entry.
+this FAQ answers the message at all, the same for every entry: it weighs
+the message's vector and the match signals of ``Match.signals``.
 
 The encoder is e5-small with Balie's municipal adapter
 (bot/faq/models/README.md). Measured on the demo municipality, which the
@@ -46,8 +47,8 @@ adapter trained on eight municipalities     0.85 / 0.95  (training set)
 ==========================================  ===========  ===========
 
 With the thresholds in balie.yml (``make tune``) the whole decision path
-(``balie faq eval``) gets accuracy 0.85 on the dev held-out half and 0.83
-on zeevliet's (both unseen), with 25-36 % clarifying questions
+(``balie faq eval``) gets accuracy 0.85 on the dev held-out half and 0.85
+on zeevliet's (both unseen), with 27-37 % clarifying questions
 (tests/eval/README.md). Scores and thresholds are on the tuned encoder's
 cosine scale (wider than plain e5's): another encoder or adapter needs its
 own thresholds: run ``python -m bot.faq.tune`` on labelled messages.
@@ -107,7 +108,7 @@ class Weights:
     sentence: float = 1.0
     relevance_sentence: float = 1.0    # relevance: phrasing counts 1, the best sentence this
     relevance_lexical: float = 0.0025
-    scope: float = 0.04                # relevance: plus this x the encoder's in-scope logit
+    scope: float = 0.1                 # relevance: plus this x the encoder's in-scope logit
 
     @classmethod
     def from_settings(cls, faq) -> "Weights":
@@ -249,6 +250,24 @@ class Channel:
         return scores
 
 
+@dataclass(frozen=True)
+class Match:
+    """One message against every entry (arrays are per entry, in FAQ order)."""
+    query: str                      # the message, normalised
+    vector: np.ndarray              # (1, dim): the message encoded as a query
+    views: dict[str, np.ndarray]    # cosine per dense channel
+    lexical: np.ndarray             # BM25
+    fused: np.ndarray               # the ranking score
+    relevance: np.ndarray           # match evidence, without the scope probe
+
+    def signals(self) -> np.ndarray:
+        """What the scope probe weighs besides the message (scope.MATCH_SIGNALS):
+        the best relevance, the best score and its lead over the second."""
+        top = np.sort(self.fused)[::-1][:2]
+        lead = top[0] - top[1] if len(top) > 1 else 0.0
+        return np.array([self.relevance.max(), top[0], lead], dtype=np.float32)
+
+
 class FaqIndex:
     """Search over FAQ entries; build with ``from_dir`` or ``build``."""
 
@@ -290,20 +309,26 @@ class FaqIndex:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def search(self, text: str, k: int = 5) -> list[Hit]:
-        """The k best entries for a citizen's message, best first."""
-        if not self.entries:
-            return []
+    def match(self, text: str) -> Match:
+        """How every entry matches a citizen's message, before the scope probe."""
         query = normalize(text) or text.lower()
         vector = self.encoder.encode([query], kind="query")
         views = {name: channel.scores(vector) for name, channel in self._channels.items()}
         lexical = self._keywords.scores(query)
-        fused = self._fuse(views, lexical)
-        in_scope = self._in_scope(vector, query)
-        relevance = self._relevance(views, lexical) + self.weights.scope * in_scope
+        return Match(query, vector, views, lexical, self._fuse(views, lexical),
+                     self._relevance(views, lexical))
+
+    def search(self, text: str, k: int = 5) -> list[Hit]:
+        """The k best entries for a citizen's message, best first."""
+        if not self.entries:
+            return []
+        found = self.match(text)
+        in_scope = self._in_scope(found)
+        relevance = found.relevance + self.weights.scope * in_scope
+        views, fused = found.views, found.fused
         best = np.argsort(-fused, kind="stable")[:k]
         return [Hit(self.entries[i], float(fused[i]), float(views["document"][i]),
-                    float(views["question"][i]), float(lexical[i]), float(views["answer"][i]),
+                    float(views["question"][i]), float(found.lexical[i]), float(views["answer"][i]),
                     float(views["sentence"][i]), float(views["phrasing"][i]),
                     float(relevance[i]), in_scope) for i in best]
 
@@ -314,7 +339,7 @@ class FaqIndex:
             / (1 + w.relevance_sentence)
         return mean + w.relevance_lexical * lexical
 
-    def _in_scope(self, vector: np.ndarray, query: str) -> float:
+    def _in_scope(self, found: Match) -> float:
         """The encoder's scope logit (bot/faq/scope.py); 0 without a probe.
 
         Never negative for a message that is word for word one of the FAQ's
@@ -324,8 +349,8 @@ class FaqIndex:
         because near-misses on those topics are common).
         """
         probe = self.encoder.scope
-        logit = 0.0 if probe is None else float(probe.logit(vector)[0])
-        return max(logit, 0.0) if phrasing_key(query) in self._phrasings else logit
+        logit = 0.0 if probe is None else float(probe.logit(found.vector, found.signals()[None, :])[0])
+        return max(logit, 0.0) if phrasing_key(found.query) in self._phrasings else logit
 
     def _fuse(self, views: dict[str, np.ndarray], lexical: np.ndarray) -> np.ndarray:
         """Weighted mean of the dense channels (stays on the cosine scale) plus BM25."""

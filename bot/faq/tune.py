@@ -28,8 +28,8 @@ from bot.faq.index import FaqIndex, Hit, Weights
 from bot.privacy import scan
 
 GRID = {
-    "scope_weight": [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1],
-    "clarify": [round(x, 3) for x in np.arange(0.55, 0.76, 0.005)],
+    "scope_weight": [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2],
+    "clarify": [round(x, 3) for x in np.arange(0.45, 0.76, 0.005)],
     "answer": [round(x, 3) for x in np.arange(0.58, 0.72, 0.005)],
     "margin": [0.01, 0.02, 0.03, 0.04, 0.05],
     "option_window": [0.06, 0.08, 0.1, 0.2],
@@ -76,6 +76,11 @@ def figures(items: list[Labelled], candidate: Candidate, max_options: int = 3) -
     return accuracy, sum(o.decision.kind == "clarify" for o in outcomes) / len(outcomes)
 
 
+# Searched as one pair: the scope weight moves the relevance scale that the
+# handover threshold lives on, so one at a time gets stuck.
+COUPLED = {"scope_weight": "clarify"}
+
+
 def best(items: list[Labelled], start: Candidate, max_clarify: float, max_options: int = 3) -> Candidate:
     """Coordinate descent from ``start``; ties keep the current value."""
     def value(candidate: Candidate) -> float:
@@ -84,11 +89,14 @@ def best(items: list[Labelled], start: Candidate, max_clarify: float, max_option
     current, current_value = start, value(start)
     for _ in range(PASSES):
         for name, values in GRID.items():
+            partner = COUPLED.get(name)
             for option in values:
-                candidate = replace(current, **{name: option})
-                candidate_value = value(candidate)
-                if candidate_value > current_value + 1e-9:
-                    current, current_value = candidate, candidate_value
+                for partner_option in GRID[partner] if partner else [None]:
+                    changes = {name: option, **({partner: partner_option} if partner else {})}
+                    candidate = replace(current, **changes)
+                    candidate_value = value(candidate)
+                    if candidate_value > current_value + 1e-9:
+                        current, current_value = candidate, candidate_value
     return current
 
 

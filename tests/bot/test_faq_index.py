@@ -193,6 +193,22 @@ def test_scope_probe_lifts_municipal_messages_and_lowers_the_rest():
     assert unweighted.relevance == pytest.approx(plain.search("voetbal", k=1)[0].relevance)
 
 
+def test_scope_probe_weighs_how_well_the_faq_matches():
+    # A probe that only reads the match signals (best relevance, best score,
+    # lead): the same message is more in scope where the FAQ answers it.
+    encoder = TopicEncoder()
+    encoder.scope = ScopeProbe(np.zeros(TopicEncoder.dim, np.float32), bias=-5.0,
+                               match_weight=np.array([10.0, 0.0, 0.0], np.float32))
+    with_answer = FaqIndex.build(FAQ, encoder, weights=Weights(scope=0.1))
+    without = FaqIndex.build([e for e in FAQ if "paspoort" not in e.id], encoder,
+                             weights=Weights(scope=0.1))
+    found = with_answer.match("paspoort kwijt")
+    assert found.signals()[0] == pytest.approx(found.relevance.max())
+    hit = with_answer.search("paspoort kwijt", k=1)[0]
+    assert hit.in_scope == pytest.approx(-5.0 + 10.0 * found.signals()[0], abs=1e-5)
+    assert hit.in_scope > without.search("paspoort kwijt", k=1)[0].in_scope
+
+
 def test_scope_probe_never_vetoes_a_phrasing_the_editor_wrote():
     # A probe that judges every message out of scope: a citizen typing an
     # entry's alternative word for word still reaches that entry.
