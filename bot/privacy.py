@@ -641,6 +641,51 @@ def _find_document_number(text: str) -> Iterator[Range]:
             yield match.span()
 
 
+# ---------------------------------------------------------------- spelled-out digits
+
+# "mijn bsn is een twee drie ..." or "bel nul zes ...": a number typed as
+# words, to get past a digit filter or by voice input. A run of eight or more
+# digit words (digits may be mixed in) is written as digits and given to the
+# number detectors, with the same context rules; a hit covers the whole run.
+_DIGIT_WORDS = {
+    "nul": "0", "zero": "0", "een": "1", "één": "1", "eén": "1", "twee": "2", "drie": "3",
+    "vier": "4", "vijf": "5", "zes": "6", "zeven": "7", "acht": "8", "negen": "9",
+}
+_DIGIT_TOKEN_RE = re.compile(r"(?<!\w)(?:%s|\d+)(?!\w)" % "|".join(_DIGIT_WORDS), re.I)
+_RUN_GAP_RE = re.compile(r"[\s,.\-/]*")
+_MIN_RUN_DIGITS = 8
+
+
+def _spelled_runs(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, digits) of each run of digit words and digits with a word in it."""
+    tokens = list(_DIGIT_TOKEN_RE.finditer(text))
+    index = 0
+    while index < len(tokens):
+        last = index
+        while last + 1 < len(tokens) and _RUN_GAP_RE.fullmatch(
+                text, tokens[last].end(), tokens[last + 1].start()):
+            last += 1
+        run = tokens[index:last + 1]
+        digits = "".join(_DIGIT_WORDS.get(t.group().lower(), t.group()) for t in run)
+        if len(digits) >= _MIN_RUN_DIGITS and any(not t.group().isdigit() for t in run):
+            yield run[0].start(), run[-1].end(), digits
+        index = last + 1
+
+
+def _spelled(detector: Callable[[str], Iterable[Range]]) -> Callable[[str], Iterator[Range]]:
+    """``detector`` run on the text with each spelled run written as digits."""
+    def find(text: str) -> Iterator[Range]:
+        for start, end, digits in _spelled_runs(text):
+            written = text[:start] + digits + text[end:]
+            if any(s < start + len(digits) and e > start for s, e in detector(written)):
+                yield start, end
+    return find
+
+
+_find_spelled_bsn = _spelled(_find_bsn)
+_find_spelled_phone = _spelled(_find_phone)
+
+
 # ---------------------------------------------------------------- scan
 
 _DETECTORS: tuple[tuple[str, Callable[[str], Iterable[Range]]], ...] = (
@@ -653,9 +698,12 @@ _DETECTORS: tuple[tuple[str, Callable[[str], Iterable[Range]]], ...] = (
     ("birthdate", _find_birthdate),
     ("phone", _find_phone),
     ("address", _find_address),
+    ("bsn", _find_spelled_bsn),
+    ("phone", _find_spelled_phone),
 )
 
-_EMAIL_ONLY = (("email", _find_email),)
+# Without a digit only these can find anything.
+_WITHOUT_DIGITS = (("email", _find_email), ("bsn", _find_spelled_bsn), ("phone", _find_spelled_phone))
 
 
 def _merge(spans: list[Span]) -> list[Span]:
@@ -696,9 +744,9 @@ def scan(text: str) -> Scan:
     """Find personal data in ``text`` and return the spans and redacted text."""
     if not isinstance(text, str):
         raise TypeError(f"scan() expects str, got {type(text).__name__}")
-    # Every kind except e-mail contains a digit: most chat messages ("hoe laat
-    # zijn jullie open?") need only the e-mail check.
-    detectors = _DETECTORS if _DIGIT_RE.search(text) else _EMAIL_ONLY
+    # Every kind except e-mail contains a digit, or digit words: most chat
+    # messages ("hoe laat zijn jullie open?") need only the cheap checks.
+    detectors = _DETECTORS if _DIGIT_RE.search(text) else _WITHOUT_DIGITS
     found = [span for kind, detector in detectors for span in _run(kind, detector, text)]
     spans = _merge(found)
     return Scan(redacted=_redact(text, spans), spans=tuple(spans))

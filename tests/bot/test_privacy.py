@@ -42,6 +42,11 @@ def check_positive(kind: str, text: str, value: str) -> None:
     ("b.s.n. 123456782 graag", "123456782"),
     ("bsn 123456789 klopt dat?", "123456789"),  # fails the 11-proef, but announced as BSN
     ("kunt u 123456782 nakijken", "123456782"),  # no context, but a valid 11-proef
+    # spelled out, to get past a digit filter (or by voice input)
+    ("mijn bsn is een een een twee twee twee drie drie drie", "een een een twee twee twee drie drie drie"),
+    ("bsn: 1 2 drie vier 5 6 zeven acht 2", "1 2 drie vier 5 6 zeven acht 2"),
+    ("kunt u een twee drie vier vijf zes zeven acht twee nakijken",
+     "een twee drie vier vijf zes zeven acht twee"),   # valid 11-proef, no context
 ])
 def test_bsn(text, value):
     check_positive("bsn", text, value)
@@ -77,6 +82,10 @@ def test_iban(text, value):
     ("+32 470 12 34 56", "+32 470 12 34 56"),
     ("+48 512 345 678", "+48 512 345 678"),  # 3-3-3 groups: a phone, not a BSN
     ("+44 7911 123456", "+44 7911 123456"),
+    ("bel nul zes een twee drie vier vijf zes zeven acht",
+     "nul zes een twee drie vier vijf zes zeven acht"),
+    ("mijn nummer is 06 een twee drie vier vijf zes zeven acht",
+     "06 een twee drie vier vijf zes zeven acht"),
 ])
 def test_phone(text, value):
     check_positive("phone", text, value)
@@ -218,6 +227,10 @@ def test_payment_card(text, value):
     "COVID-19 vaccinatie waar?",
     "waar vind ik mijn documentnummer?",
     "hoe lang is mijn paspoort 10 jaar geldig",
+    # digit words that are not a number
+    "ik heb een vraag over twee dingen en drie kinderen",
+    "een, twee, drie, vier: wanneer komt de kliko?",
+    "een een een twee twee twee drie drie vier",     # fails the 11-proef, no context
 ])
 def test_hard_negatives(text):
     assert found(text) == []
