@@ -41,7 +41,9 @@ small: C = 1 and 10 fitted the training towns closer and did worse on both.
 Adding the FAQ phrasings as answerable examples made the vector-only probe
 worse. The index ignores a negative logit when the message is word for word
 one of the FAQ's questions or alternatives (before that, 5 of the demo's 362
-and 11 of zeevliet's 213 were handed over when typed as they stand).
+and 11 of zeevliet's 213 were handed over when typed as they stand), or up
+to three keywords all taken from one entry ("bijstand", "woz bezwaar maken";
+bot/faq/index.py ``EditorWording``).
 """
 from __future__ import annotations
 

@@ -218,6 +218,11 @@ def test_scope_probe_never_vetoes_a_phrasing_the_editor_wrote():
     assert index.search("Rijbewijs verlopen!", k=1)[0].in_scope == 0.0
     assert index.search("hoe vraag ik een paspoort aan", k=1)[0].in_scope == 0.0
     assert index.search("mijn rijbewijs is verlopen", k=1)[0].in_scope == pytest.approx(-5.0)
+    # A few keywords that all come from one entry count as the editor's words too.
+    assert index.search("paspoort", k=1)[0].in_scope == 0.0
+    assert index.search("paspoorten aanvragen", k=1)[0].in_scope == 0.0
+    assert index.search("paspoort voetbal", k=1)[0].in_scope == pytest.approx(-5.0)
+    assert index.search("paspoort rijbewijs", k=1)[0].in_scope == pytest.approx(-5.0)   # two entries
 
 
 def test_lexical_weight_can_break_a_dense_tie():
