@@ -10,6 +10,10 @@ For each queued chat:
 Each notice is claimed with a conditional UPDATE on (version, notice count),
 so two service processes never both send it, and a chat claimed a moment ago
 does not get a "still waiting" message.
+
+Before that, chats assigned to an agent with no live session left go back to
+the queue: the session expired, or the browser was closed and the agent never
+came back. (Logging out or being disabled does this at once: handover/api.py.)
 """
 from __future__ import annotations
 
@@ -17,11 +21,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
-from handover import citizen, repository
+from bot.errors import InvalidTransition
+from handover import auth, citizen, desk, repository
 from handover.config import HandoverConfig
 from handover.models import HandoverState
 from handover.office_hours import is_open
 from handover.repository import Handover
+from handover.state import State
 from handover.window import is_window_open
 
 TABLE = HandoverState.__table__
@@ -54,9 +60,23 @@ def _claim_notice(session, h: Handover, now: datetime) -> bool:
     return result.rowcount == 1
 
 
+def requeue_signed_out(session, config: HandoverConfig, now: datetime) -> int:
+    """Chats of agents without a live session back to the queue; returns how many."""
+    holders = {h.agent_id for h in repository.active(session) if h.state is State.ASSIGNED}
+    moved = 0
+    for agent_id in sorted(a for a in holders if a is not None):
+        if auth.signed_in(session, agent_id, now):
+            continue
+        try:
+            moved += desk.release_all(session, config, agent_id, now, actor="system")
+        except InvalidTransition:   # another checker or the agent moved it first (StaleState)
+            continue
+    return moved
+
+
 def run_once(session, config: HandoverConfig, now: datetime) -> int:
-    """Queue the due notices in the caller's transaction; returns how many."""
-    sent = 0
+    """Queue the due messages in the caller's transaction; returns how many."""
+    sent = requeue_signed_out(session, config, now)
     for handover in repository.queued(session):
         text = _notice(session, config, handover, now)
         if text is None or not is_window_open(session, handover.conversation_id, now):

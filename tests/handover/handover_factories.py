@@ -14,6 +14,7 @@ from handover.config import HandoverConfig, parse_config
 ROOT = Path(__file__).resolve().parents[2]
 # A Wednesday morning in Amsterdam (winter time: UTC+1): the office is open.
 T0 = datetime(2026, 3, 4, 9, 0, tzinfo=timezone.utc)
+PASSWORD = "correct horse battery"    # of every agent make_agent creates
 ALWAYS_OPEN = {day: "00:00-24:00" for day in
                ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
 _numbers = itertools.count(1)
@@ -56,7 +57,7 @@ def make_agent(session, name: str = "Jan de Vries", role: str = "agent",
     from handover import agents
 
     info, _password = agents.add(session, username or f"agent{next(_numbers)}", name, role, at,
-                                 actor="test", password="correct horse battery")
+                                 actor="test", password=PASSWORD)
     return AgentRef(info.id, info.username, info.name, info.role)
 
 

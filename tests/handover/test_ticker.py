@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.db.models import OutboxMessage
-from handover import core, desk, ticker
+from handover import auth, core, desk, ticker
 from handover.ticker import update_interval
 
-from handover_factories import T0, make_agent, make_conversation, minutes
+from handover_factories import PASSWORD, T0, make_agent, make_conversation, minutes
 
 FRIDAY_1650 = T0.replace(day=6, hour=15, minute=50)     # 16:50 in Amsterdam; closes at 17:00
 
@@ -36,10 +37,29 @@ def test_updates_come_at_growing_intervals(session, config):
     assert update_interval(config, 50) == update_interval(config, 5)     # capped
 
 
+def signed_in_agent(session, config, name="Jan de Vries", at=T0):
+    agent = make_agent(session, name=name)
+    auth.login(session, config, agent.username, PASSWORD, at)
+    return agent
+
+
 def test_no_update_once_an_agent_has_it(session, config):
     cid = queued(session, config)
-    desk.claim(session, config, make_agent(session), cid, T0 + minutes(1))
+    desk.claim(session, config, signed_in_agent(session, config), cid, T0 + minutes(1))
     assert ticker.run_once(session, config, T0 + minutes(30)) == 0
+
+
+def test_chats_of_an_agent_without_a_live_session_go_back_to_the_queue(session, config):
+    present, gone = signed_in_agent(session, config), make_agent(session, name="Piet Jansen")
+    kept, freed = queued(session, config), queued(session, config)
+    desk.claim(session, config, present, kept, T0 + minutes(1))
+    desk.claim(session, config, gone, freed, T0 + minutes(1))
+    assert ticker.run_once(session, config, T0 + minutes(2)) == 1
+    assert (core.current_state(session, kept), core.current_state(session, freed)) == ("assigned", "queued")
+    assert system_texts(session, freed)[-1].startswith("Uw vraag staat weer in de wachtrij.")
+    # Jan never logs out, but his session expires: his chat goes back too.
+    ticker.run_once(session, config, T0 + timedelta(hours=config.session_hours, minutes=1))
+    assert core.current_state(session, kept) == "queued"
 
 
 def test_office_closing_on_a_waiting_citizen_is_announced_once(session, config):
