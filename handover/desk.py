@@ -104,9 +104,10 @@ def release(session, config: HandoverConfig, agent: AgentRef, conversation_id: i
 
 def release_all(session, config: HandoverConfig, agent_id: int, now: datetime, *,
                 actor: str) -> int:
-    """Put every chat assigned to this agent back in the queue (they logged out
-    or were disabled): otherwise those citizens wait for someone who is gone,
-    and no colleague may answer them. Returns how many chats went back."""
+    """Put every chat assigned to this agent back in the queue (they logged
+    out, were disabled or their session expired): otherwise those citizens
+    wait for someone who is gone, and no colleague may answer them. Returns
+    how many chats went back."""
     mine = repository.active(session, agent_id=agent_id)
     for handover in mine:
         _requeue(session, config, handover.conversation_id, now, actor)
