@@ -377,9 +377,8 @@ def _admin_routes(app: FastAPI) -> None:
         if target.id == agent.id and body.active is False:
             raise BadRequest("cannot disable yourself", public="U kunt uzelf niet uitschakelen.")
         if body.active is not None:
-            info = agents.set_active(session, target, body.active, utcnow(), actor=agent.actor)
-            if not body.active:
-                desk.release_all(session, app.state.config, target.id, utcnow(), actor=agent.actor)
+            info, _ = desk.set_agent_active(session, app.state.config, target, body.active, utcnow(),
+                                            actor=agent.actor)
         if body.role is not None:
             info = agents.set_role(session, target, body.role, utcnow(), actor=agent.actor)
         session.commit()

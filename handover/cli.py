@@ -74,9 +74,8 @@ def _run(session, args) -> None:
         from handover import desk
         from handover.config import get_config
 
-        info = agents.set_active(session, agents.find(session, args.username),
-                                 args.command == "enable", now, actor=ACTOR)
-        requeued = 0 if info.active else desk.release_all(session, get_config(), info.id, now, actor=ACTOR)
+        info, requeued = desk.set_agent_active(session, get_config(), agents.find(session, args.username),
+                                               args.command == "enable", now, actor=ACTOR)
         session.commit()
         print(f"Agent {info.username} is {'ingeschakeld' if info.active else 'uitgeschakeld'}."
               + (f" {requeued} gesprek(ken) terug in de wachtrij." if requeued else ""))

@@ -18,7 +18,7 @@ from handover.auth import AgentRef
 from handover.clock import seconds_between
 from handover.config import HandoverConfig
 from handover.errors import BadRequest, Forbidden, NotFound, StaleState, WindowClosed
-from handover.models import ConversationNote, HandlingTime
+from handover.models import Agent, ConversationNote, HandlingTime
 from handover.repository import Handover
 from handover.state import Event, State
 from handover.window import is_window_open
@@ -112,6 +112,14 @@ def release_all(session, config: HandoverConfig, agent_id: int, now: datetime, *
     for handover in mine:
         _requeue(session, config, handover.conversation_id, now, actor)
     return len(mine)
+
+
+def set_agent_active(session, config: HandoverConfig, agent: Agent, active: bool,
+                     now: datetime, *, actor: str) -> tuple[agents.AgentInfo, int]:
+    """Enable or disable an agent (agents.set_active); a disabled agent's chats
+    go back to the queue. Returns the agent and how many chats went back."""
+    info = agents.set_active(session, agent, active, now, actor=actor)
+    return info, 0 if active else release_all(session, config, agent.id, now, actor=actor)
 
 
 def _requeue(session, config: HandoverConfig, conversation_id: int, now: datetime,
