@@ -87,13 +87,13 @@ class ScopeProbe:
         weight = np.asarray(arrays[WEIGHT_KEY], dtype=np.float32).reshape(-1)
         if weight.shape != (dim,) or BIAS_KEY not in arrays:
             raise ValueError(f"scope probe does not fit a {dim}-dimensional encoder")
-        probe = cls(weight, float(arrays[BIAS_KEY]))
+        bias = float(arrays[BIAS_KEY])
         if MATCH_KEY not in arrays:
-            return probe
+            return cls(weight, bias)
         match_weight = np.asarray(arrays[MATCH_KEY], dtype=np.float32).reshape(-1)
         if match_weight.shape != (len(MATCH_SIGNALS),):
             raise ValueError(f"scope probe needs {len(MATCH_SIGNALS)} match weights")
-        return cls(weight, probe.bias, match_weight)
+        return cls(weight, bias, match_weight)
 
     @classmethod
     def fit(cls, vectors: np.ndarray, signals: np.ndarray, in_scope: np.ndarray,

@@ -90,10 +90,10 @@ def best(items: list[Labelled], start: Candidate, max_clarify: float, max_option
     for _ in range(PASSES):
         for name, values in GRID.items():
             partner = COUPLED.get(name)
+            partner_changes = [{partner: option} for option in GRID[partner]] if partner else [{}]
             for option in values:
-                for partner_option in GRID[partner] if partner else [None]:
-                    changes = {name: option, **({partner: partner_option} if partner else {})}
-                    candidate = replace(current, **changes)
+                for changes in partner_changes:
+                    candidate = replace(current, **{name: option}, **changes)
                     candidate_value = value(candidate)
                     if candidate_value > current_value + 1e-9:
                         current, current_value = candidate, candidate_value
