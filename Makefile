@@ -59,7 +59,7 @@ bench: install train
 	$(VENV)/bin/python benchmarks/faq_retrieval.py
 	$(VENV)/bin/python benchmarks/privacy_gate.py
 
-# Re-train the packaged encoder adapter (bot/faq/models/README.md; ~45 min on 2 cores)
+# Re-train the packaged encoder adapter (bot/faq/models/README.md; three seeds, ~45 min each on 2 cores)
 # on eight municipalities; the demo (data/faq) and zeevliet stay unseen, to tune and measure.
 # Not part of run/test: the adapter is committed.
 ADAPTER := bot/faq/models/e5-municipal-nl.npz

