@@ -223,6 +223,12 @@ def test_scope_probe_never_vetoes_a_phrasing_the_editor_wrote():
     assert index.search("paspoorten aanvragen", k=1)[0].in_scope == 0.0
     assert index.search("paspoort voetbal", k=1)[0].in_scope == pytest.approx(-5.0)
     assert index.search("paspoort rijbewijs", k=1)[0].in_scope == pytest.approx(-5.0)   # two entries
+    # Keywords count as typed (the lexicon turns "woz" into two words), in any
+    # of their forms ("maken" is the editor's "maak").
+    woz = FaqIndex.build([entry("woz-bezwaar", "Hoe maak ik bezwaar tegen de WOZ-waarde?", "Antwoord.")],
+                         encoder, weights=Weights(scope=0.1))
+    assert woz.search("woz bezwaar maken", k=1)[0].in_scope == 0.0
+    assert woz.search("woz bezwaar hypotheek", k=1)[0].in_scope == pytest.approx(-5.0)
 
 
 def test_lexical_weight_can_break_a_dense_tie():
