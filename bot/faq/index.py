@@ -171,13 +171,9 @@ class EditorWording:
 
 
 def word_forms(word: str) -> frozenset[str]:
-    """A word, its likely lemmas, and their long-vowel spelling: "maken" ->
-    "mak" -> "maak", so a citizen's "bezwaar maken" matches "maak bezwaar"."""
-    stemmed = stems(word)
-    return frozenset([word, *stemmed, *(s[:-1] + s[-2:] for s in stemmed if LONG_VOWEL_STEM.fullmatch(s))])
-
-
-LONG_VOWEL_STEM = re.compile(r"[^aeiou]*[^aeiou][aeiou][^aeiou]")   # mak, lop, hal: spelled maak, loop, haal
+    """A word and its likely lemmas, short stems included: "maken" -> "mak",
+    "maak", so a citizen's "bezwaar maken" matches "maak bezwaar"."""
+    return frozenset([word, *stems(word, short=True)])
 
 
 def phrasing_key(normalised: str) -> str:

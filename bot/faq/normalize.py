@@ -72,8 +72,12 @@ def tokens(text: str) -> list[str]:
     return TOKEN.findall(text)
 
 
-def stems(word: str) -> list[str]:
-    """Likely lemmas of a Dutch word form: bakken -> bak, straten -> straat."""
+def stems(word: str, *, short: bool = False) -> list[str]:
+    """Likely lemmas of a Dutch word form: bakken -> bak, straten -> straat.
+
+    ``short`` also respells three-letter stems: mak(en) -> maak. The lexicon
+    and BM25 leave it off: there it changed the ranking (top-1 −0.007 on the
+    tune halves); the keyword check (index.EditorWording) turns it on."""
     out = []
     for ending in ENDINGS:
         if word.endswith(ending) and len(word) - len(ending) >= 3:
@@ -81,7 +85,7 @@ def stems(word: str) -> list[str]:
             out.append(stem)
             if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in VOWELS:
                 out.append(stem[:-1])                          # bakk(en) -> bak
-            if len(stem) > 3 and stem[-2] in VOWELS and stem[-3] not in VOWELS \
+            if len(stem) >= (3 if short else 4) and stem[-2] in VOWELS and stem[-3] not in VOWELS \
                     and stem[-1] not in VOWELS:
                 out.append(stem[:-1] + stem[-2] + stem[-1])    # strat(en) -> straat
             if stem.endswith("z"):
