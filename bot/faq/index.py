@@ -1,4 +1,4 @@
-"""The semantic FAQ index: five views of every entry, fused into one ranking.
+"""The semantic FAQ index: several views of every entry, fused into one ranking.
 
 Citizens rarely use an entry's own words ("hoeveel moet ik neertellen voor
 een nieuwe pas" for *kosten paspoort*), so no single similarity is reliable.
@@ -17,6 +17,9 @@ IndexFlatIP over unit vectors:
 - ``sentence``: question plus one answer sentence per row, best row per
   entry, so one specific sentence ("ook voor een kind onder de 12") can win.
 - ``lexical``: BM25 over lemmatised words (bot/faq/keywords.py).
+- ``memory``: the entry as one passage against what the nearest labelled
+  messages of other municipalities were answered with (bot/faq/memory.py;
+  only for an encoder that brings a memory, such as Balie's adapter).
 
 ``score`` (the ranking) is the weighted mean of the dense channels plus the
 weighted BM25 sum (weights in balie.yml ``faq:``). ``relevance`` (is the
@@ -26,7 +29,8 @@ and BM25: these views need the message to match something specific and so
 separate answerable from out-of-scope messages better than ``score`` does.
 The encoder's scope probe (bot/faq/scope.py) adds its judgement of whether
 this FAQ answers the message at all, the same for every entry: it weighs
-the message's vector and the match signals of ``Match.signals``.
+the message's vector and the match signals of ``Match.signals``, and the
+memory adds how the nearest labelled messages were decided.
 
 The encoder is e5-small with Balie's municipal adapter
 (bot/faq/models/README.md). Measured on the demo municipality, which the
@@ -45,11 +49,12 @@ adapter (trained on othertown), weights     0.81 / 0.90  (training set)
 adapter trained on four municipalities      0.83 / 0.95  (training set)
 adapter trained on eight municipalities     0.85 / 0.95  (training set)
   ... three seeds, deltas averaged          0.87 / 0.96  (training set)
+  ... and the memory channel                0.91 / 0.97  (in memory)
 ==========================================  ===========  ===========
 
 With the thresholds in balie.yml (``make tune``) the whole decision path
-(``balie faq eval``) gets accuracy 0.85 on the dev held-out half and 0.83
-on zeevliet's (both unseen), with 26-38 % clarifying questions
+(``balie faq eval``) gets accuracy 0.88 on the dev held-out half and 0.86
+on zeevliet's (both unseen), with 26-36 % clarifying questions
 (tests/eval/README.md). Scores and thresholds are on the tuned encoder's
 cosine scale (wider than plain e5's): another encoder or adapter needs its
 own thresholds: run ``python -m bot.faq.tune`` on labelled messages.
@@ -116,12 +121,13 @@ class Weights:
     relevance_sentence: float = _DEFAULTS.relevance_sentence_weight  # phrasing counts 1, the best sentence this
     relevance_lexical: float = _DEFAULTS.relevance_lexical_weight
     scope: float = _DEFAULTS.scope_weight    # relevance: plus this x the encoder's in-scope logit
+    memory: float = _DEFAULTS.memory_weight  # the memory channel, for an encoder with a memory
 
     @classmethod
     def from_settings(cls, faq) -> "Weights":
         return cls(faq.document_weight, faq.question_weight, faq.lexical_weight,
                    faq.answer_weight, faq.sentence_weight, faq.relevance_sentence_weight,
-                   faq.relevance_lexical_weight, faq.scope_weight)
+                   faq.relevance_lexical_weight, faq.scope_weight, faq.memory_weight)
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,7 @@ class Hit:
     phrasing: float = 0.0 # best cosine of message and one question/alternative as a passage
     relevance: float = 0.0  # evidence that the message is about this entry at all
     in_scope: float = 0.0   # the encoder's scope logit for the message (same for every hit)
+    memory: float = 0.0     # cosine of the entry and what the nearest labelled messages meant
 
 
 KEYWORD_MESSAGE_WORDS = 3   # "woz bezwaar", "bijstand": a citizen typing keywords
@@ -286,6 +293,9 @@ class Channel:
         sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
         return cls(sums.astype(np.float32), np.arange(len(rows_per_entry)), len(rows_per_entry))
 
+    def rows(self) -> np.ndarray:
+        return self._index.reconstruct_n(0, self._index.ntotal)
+
     def scores(self, vector: np.ndarray) -> np.ndarray:
         """Best similarity per entry among the rows faiss returns."""
         similarities, rows = self._index.search(vector, min(self._index.ntotal, MAX_ROWS))
@@ -353,11 +363,17 @@ class FaqIndex:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def document_vectors(self) -> np.ndarray:
+        """(entries, dim): each entry as one passage, as the ranking sees it."""
+        return self._channels["document"].rows()
+
     def match(self, text: str) -> Match:
         """How every entry matches a citizen's message, before the scope probe."""
         query = normalize(text) or text.lower()
         vector = self.encoder.encode([query], kind="query")
         views = {name: channel.scores(vector) for name, channel in self._channels.items()}
+        if self.encoder.memory is not None:
+            views["memory"] = self._channels["document"].scores(self.encoder.memory.answer_direction(vector))
         lexical = self._keywords.scores(query)
         return Match(query, vector, views, lexical, self._fuse(views, lexical),
                      self._relevance(views, lexical))
@@ -370,11 +386,13 @@ class FaqIndex:
         in_scope = self._in_scope(found, text)
         relevance = found.relevance + self.weights.scope * in_scope
         views, fused = found.views, found.fused
+        memory = views.get("memory", np.zeros(len(self.entries)))
         best = np.argsort(-fused, kind="stable")[:k]
         return [Hit(self.entries[i], float(fused[i]), float(views["document"][i]),
                     float(views["question"][i]), float(found.lexical[i]), float(views["answer"][i]),
                     float(views["sentence"][i]), float(views["phrasing"][i]),
-                    float(relevance[i]), in_scope) for i in best]
+                    float(relevance[i]), in_scope, float(memory[i]))
+                for i in best]
 
     def _relevance(self, views: dict[str, np.ndarray], lexical: np.ndarray) -> np.ndarray:
         """Evidence that the message asks about this entry at all (for handover)."""
@@ -384,7 +402,8 @@ class FaqIndex:
         return mean + w.relevance_lexical * lexical
 
     def _in_scope(self, found: Match, message: str) -> float:
-        """The encoder's scope logit (bot/faq/scope.py); 0 without a probe.
+        """The encoder's scope logit (bot/faq/scope.py) plus its memory's
+        log-odds (bot/faq/memory.py); 0 without either.
 
         Never negative for a message that is word for word one of the FAQ's
         questions or alternatives, or a few keywords all from one entry: the
@@ -395,15 +414,18 @@ class FaqIndex:
         ("kerstbomen", "woz bezwaar"), 16 of 115 were handed over on the demo
         FAQ and 10 of 91 on zeevliet's; now none.
         """
-        probe = self.encoder.scope
+        probe, memory = self.encoder.scope, self.encoder.memory
         logit = 0.0 if probe is None else float(probe.logit(found.vector, found.signals()[None, :])[0])
+        if memory is not None:
+            logit += float(memory.in_scope_log_odds(found.vector)[0])
         return max(logit, 0.0) if self._editor.covers(found.query, message) else logit
 
     def _fuse(self, views: dict[str, np.ndarray], lexical: np.ndarray) -> np.ndarray:
         """Weighted mean of the dense channels (stays on the cosine scale) plus BM25."""
         w = self.weights
         dense = {"document": w.document, "question": w.question,
-                 "answer": w.answer, "sentence": w.sentence}
+                 "answer": w.answer, "sentence": w.sentence, "memory": w.memory}
+        dense = {name: weight for name, weight in dense.items() if name in views}
         total = sum(dense.values()) or 1.0
         mean = sum(weight * views[name] for name, weight in dense.items()) / total
         return mean + w.lexical * lexical

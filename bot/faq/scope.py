@@ -1,4 +1,4 @@
-"""Is a message a municipal question this FAQ answers? A linear probe with a memory.
+"""Is a message a municipal question this FAQ answers? A linear probe.
 
 Similarity to the FAQ alone separates answerable from out-of-scope messages
 poorly (AUC 0.78 on the dev set): "hoeveel kinderbijslag krijg ik" is close
@@ -9,23 +9,22 @@ services. So a logistic regression, trained on labelled messages of *other*
 municipalities (answerable vs. handover), adds that knowledge to the
 handover decision: its logit, times ``faq.scope_weight``, is added to every
 entry's relevance (bot/faq/index.py). It is fitted by bot/faq/finetune.py and
-stored in the adapter file (keys ``scope.weight``, ``scope.bias``,
-``scope.match_weight`` and the memory's ``scope.memory`` and
-``scope.memory_in_scope``), because it only fits the vectors of the encoder
-it was trained with.
+stored in the adapter file (keys ``scope.weight``, ``scope.bias`` and
+``scope.match_weight``), because it only fits the vectors of the encoder it
+was trained with.
 
-It reads the query vector (what kind of message is this?), three match
-signals from the FAQ at hand (``MATCH_SIGNALS``: how well does the best entry
-fit, and how clearly?), each message's signals coming from its own
+It reads the query vector (what kind of message is this?) and three match
+signals from the FAQ at hand (``MATCH_SIGNALS``: how well does the best
+entry fit, and how clearly?), each message's signals coming from its own
 municipality's FAQ during training (the signals depend on the channel
-weights in balie.yml: after changing those, refit the probe with
-``python -m bot.faq.finetune --scope-only``), and its memory: the labels of
-the training messages closest to this one (``ScopeMemory``; their log-odds
-are added to the logit). The vector alone learns topics as well as
-kinds of question: short keyword messages on a topic that near-misses often
-share ("woz bezwaar maken", "kerstboom waar laten?") were judged out of scope
-even where the FAQ answers them; with the match signals the same probe can
-tell "this municipality answers this" from "a question on that topic".
+weights in balie.yml: after changing those, refit the probe with ``python -m
+bot.faq.finetune --scope-only``). The index adds the labels of the nearest
+training messages (bot/faq/memory.py) to its logit. The vector alone learns
+topics as well as kinds of question: short keyword messages on a topic that
+near-misses often share ("woz bezwaar maken", "kerstboom waar laten?") were
+judged out of scope even where the FAQ answers them; with the match signals
+the same probe can tell "this municipality answers this" from "a question on
+that topic".
 
 Measured (AUC, answerable above handover, whole sets, both unseen):
 
@@ -35,17 +34,13 @@ probe (trained on eight municipalities)     demo    zeevliet
 query vector only, C = 10                   0.81    0.91
 query vector + match signals, C = 0.1       0.91    0.93
 ... refitted on the three-seed adapter      0.91    0.92
-... plus the memory (now)                   0.92    0.96
-the memory alone                            0.86    0.89
+... plus the message memory (now)           0.92    0.96
+the message memory alone                    0.86    0.89
 ==========================================  ======  ========
 
 and the decision path's accuracy on the held-out halves went 0.849 → 0.854
 (demo) and 0.830 → 0.852 (zeevliet), tune halves 0.806 → 0.859 and 0.835 →
-0.852 (bot/faq/models/README.md). The memory adds what a single boundary
-misses near a given message; with each training municipality left out in
-turn (probe and memory fitted on the other seven) it raised the AUC on all
-eight, 0.922 → 0.946 on average, and the held-out accuracy went 0.849 →
-0.868 (demo) and 0.830 → 0.847 (zeevliet) after ``make tune``.
+0.852 (bot/faq/models/README.md).
 
 The inputs are standardised before fitting (the vector's dimensions and the
 signals live on different scales) and C is small: C = 1 and 10 fitted the
@@ -60,60 +55,13 @@ taken from one entry ("bijstand", "woz bezwaar maken"; bot/faq/index.py
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from bot.errors import ConfigError
-
 WEIGHT_KEY, BIAS_KEY, MATCH_KEY = "scope.weight", "scope.bias", "scope.match_weight"
-MEMORY_KEY, MEMORY_LABEL_KEY = "scope.memory", "scope.memory_in_scope"
 # What the probe weighs besides the message itself: how well the FAQ at hand
 # matches it (bot/faq/index.py ``Match.signals``).
 MATCH_SIGNALS = ("best relevance", "best score", "lead over the second score")
-# The memory's neighbourhood (ScopeMemory), chosen on the tune halves of the
-# two unseen municipalities: beyond 20 neighbours nothing changes, because
-# at this temperature the closest few carry the vote.
-MEMORY_NEIGHBOURS = 20
-MEMORY_TEMPERATURE = 0.02
-MEMORY_SMOOTHING = 0.02   # keeps the log-odds finite when every neighbour agrees
-
-
-@dataclass(frozen=True)
-class ScopeMemory:
-    """The labelled messages themselves: what were the closest ones?
-
-    A linear probe draws one boundary through the whole vector space; near
-    a given message, other municipalities' labels say more. The log-odds
-    that the nearest labelled messages were answerable, each neighbour
-    weighted by ``exp((similarity - best) / MEMORY_TEMPERATURE)``.
-    """
-    vectors: np.ndarray     # (n, dim) unit query vectors of labelled messages
-    in_scope: np.ndarray    # (n,) bool: answerable, not handed over
-
-    def log_odds(self, vectors: np.ndarray) -> np.ndarray:
-        similarity = np.asarray(vectors, dtype=np.float32) @ self.vectors.T
-        k = min(MEMORY_NEIGHBOURS, similarity.shape[1])
-        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-        close = np.take_along_axis(similarity, nearest, axis=1)
-        weight = np.exp((close - close.max(axis=1, keepdims=True)) / MEMORY_TEMPERATURE)
-        share = (weight * self.in_scope[nearest]).sum(axis=1) / weight.sum(axis=1)
-        return np.log((share + MEMORY_SMOOTHING) / (1 + MEMORY_SMOOTHING - share))
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {MEMORY_KEY: self.vectors.astype(np.float16), MEMORY_LABEL_KEY: self.in_scope.astype(bool)}
-
-    @classmethod
-    def from_arrays(cls, arrays, dim: int) -> "ScopeMemory | None":
-        if MEMORY_KEY not in arrays:
-            return None
-        if MEMORY_LABEL_KEY not in arrays:
-            raise ValueError("scope memory has no labels")
-        vectors = np.asarray(arrays[MEMORY_KEY], dtype=np.float32)
-        in_scope = np.asarray(arrays[MEMORY_LABEL_KEY], dtype=bool).reshape(-1)
-        if vectors.ndim != 2 or vectors.shape[1] != dim or len(in_scope) != len(vectors) or not len(vectors):
-            raise ValueError(f"scope memory does not fit a {dim}-dimensional encoder")
-        return cls(vectors, in_scope)
 
 
 @dataclass(frozen=True)
@@ -121,7 +69,6 @@ class ScopeProbe:
     weight: np.ndarray   # (dim,) float32, on the query vector
     bias: float
     match_weight: np.ndarray = field(default_factory=lambda: np.zeros(len(MATCH_SIGNALS), np.float32))
-    memory: ScopeMemory | None = None
 
     def logit(self, vectors: np.ndarray, signals: np.ndarray | None = None) -> np.ndarray:
         """> 0: more like an answerable municipal question than not.
@@ -129,14 +76,11 @@ class ScopeProbe:
         logits = np.asarray(vectors, dtype=np.float32) @ self.weight + self.bias
         if signals is not None:
             logits = logits + np.asarray(signals, dtype=np.float32) @ self.match_weight
-        if self.memory is not None:
-            logits = logits + self.memory.log_odds(vectors)
         return logits
 
     def arrays(self) -> dict[str, np.ndarray]:
-        memory = self.memory.arrays() if self.memory is not None else {}
         return {WEIGHT_KEY: self.weight.astype(np.float32), BIAS_KEY: np.array(self.bias, dtype=np.float32),
-                MATCH_KEY: self.match_weight.astype(np.float32), **memory}
+                MATCH_KEY: self.match_weight.astype(np.float32)}
 
     @classmethod
     def from_arrays(cls, arrays, dim: int) -> "ScopeProbe | None":
@@ -153,15 +97,14 @@ class ScopeProbe:
         match_weight = np.asarray(arrays[MATCH_KEY], dtype=np.float32).reshape(-1)
         if match_weight.shape != (len(MATCH_SIGNALS),):
             raise ValueError(f"scope probe needs {len(MATCH_SIGNALS)} match weights")
-        return cls(weight, bias, match_weight, ScopeMemory.from_arrays(arrays, dim))
+        return cls(weight, bias, match_weight)
 
     @classmethod
     def fit(cls, vectors: np.ndarray, signals: np.ndarray, in_scope: np.ndarray,
             strength: float) -> "ScopeProbe":
         """Logistic regression on standardised inputs, classes weighted equally
         (handover is the minority); the scaling is folded into the weights.
-        ``strength`` is sklearn's C: larger fits the training towns more closely.
-        The same messages, vectors and labels, become the memory."""
+        ``strength`` is sklearn's C: larger fits the training towns more closely."""
         from sklearn.linear_model import LogisticRegression
 
         inputs = np.hstack([np.asarray(vectors, np.float64), np.asarray(signals, np.float64)])
@@ -171,14 +114,5 @@ class ScopeProbe:
         weights = model.coef_[0] / scale
         bias = float(model.intercept_[0] - weights @ mean)
         dim = np.asarray(vectors).shape[1]
-        memory = ScopeMemory(np.asarray(vectors, np.float32), np.asarray(in_scope, dtype=bool))
-        return cls(weights[:dim].astype(np.float32), bias, weights[dim:].astype(np.float32), memory)
+        return cls(weights[:dim].astype(np.float32), bias, weights[dim:].astype(np.float32))
 
-
-def load_scope(adapter: Path, dim: int) -> ScopeProbe | None:
-    """The probe in an adapter file (None for an adapter trained without one)."""
-    try:
-        with np.load(adapter) as stored:
-            return ScopeProbe.from_arrays(stored, dim)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{adapter}: unreadable scope probe ({exc})") from exc

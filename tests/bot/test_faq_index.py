@@ -17,7 +17,8 @@ from bot.faq.decision import Thresholds, answer_message, decide
 from bot.faq.index import FaqIndex, Hit, VectorCache, Weights, sentence_rows
 from bot.faq.keywords import KeywordIndex, lemma
 from bot.faq.normalize import Lexicon, default_lexicon, lookup, normalize, stems, tokens
-from bot.faq.scope import ScopeMemory, ScopeProbe
+from bot.faq.memory import HANDED_OVER, MessageMemory
+from bot.faq.scope import ScopeProbe
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,7 +128,7 @@ class TopicEncoder:
     name = "fake-topics"
     TOPICS = ("paspoort", "rijbewijs", "afval", "parkeren")
     dim = len(TOPICS) + 1
-    scope = None
+    scope = memory = None
 
     def __init__(self) -> None:
         self.calls = 0
@@ -209,21 +210,52 @@ def test_scope_probe_weighs_how_well_the_faq_matches():
     assert hit.in_scope > without.search("paspoort kwijt", k=1)[0].in_scope
 
 
-def test_scope_memory_sides_with_the_closest_labelled_messages():
-    # A probe without a boundary of its own (all weights zero): the labels of
-    # the nearest remembered messages decide. Elsewhere parking questions were
-    # handed over and passport questions answered.
+def remembering(encoder: "TopicEncoder", messages: list[str], answered_by: list[str | None]):
+    """A memory of labelled messages; each was answered by an entry whose
+    text is given (None: handed over)."""
+    texts = sorted({text for text in answered_by if text})
+    answer = [texts.index(text) if text else HANDED_OVER for text in answered_by]
+    return MessageMemory(encoder.encode(messages), np.array(answer), encoder.encode(texts, "passage"))
+
+
+def test_memory_sides_with_the_closest_labelled_messages():
+    # No probe: elsewhere parking questions were handed over and passport
+    # questions answered, so that is what the memory says of new ones.
     encoder = TopicEncoder()
-    remembered = ["paspoort kwijt", "paspoort aanvragen", "parkeren parkeren", "parkeren"]
-    memory = ScopeMemory(encoder.encode(remembered), np.array([True, True, False, False]))
-    encoder.scope = ScopeProbe(np.zeros(TopicEncoder.dim, np.float32), bias=0.0, memory=memory)
+    encoder.memory = remembering(encoder, ["paspoort kwijt", "paspoort aanvragen", "parkeren parkeren", "parkeren"],
+                                 ["paspoort", "paspoort", None, None])
     index = FaqIndex.build(FAQ, encoder, weights=Weights(scope=0.1))
     assert index.search("paspoort verloren", k=1)[0].in_scope > 3
     assert index.search("parkeren bij de markt", k=1)[0].in_scope < -3
-    # Stored beside the probe, it comes back the same (as float16).
-    again = ScopeProbe.from_arrays(encoder.scope.arrays(), TopicEncoder.dim)
-    vectors = encoder.encode(["paspoort", "parkeren"])
-    assert np.allclose(again.logit(vectors), encoder.scope.logit(vectors), atol=1e-2)
+
+
+def test_memory_channel_ranks_what_answered_the_closest_messages():
+    # Elsewhere, parking questions were answered by an entry about the
+    # driving licence. No entry here mentions parking, so without the
+    # memory the first hit is a tie broken by FAQ order; with it, the
+    # driving-licence entry.
+    encoder = TopicEncoder()
+    plain = FaqIndex.build(FAQ, TopicEncoder())
+    assert plain.search("parkeren", k=1)[0].entry.id == "paspoort-aanvragen"
+    encoder.memory = remembering(encoder, ["parkeren", "afval"], ["rijbewijs", "afval"])
+    index = FaqIndex.build(FAQ, encoder, weights=Weights(memory=0.45))
+    hits = index.search("parkeren", k=3)
+    assert hits[0].entry.id == "rijbewijs-verlengen"
+    assert hits[0].memory > 0.9 and all(hit.memory < 0.5 for hit in hits[1:])
+    # Without a memory the channel is left out, not counted as zero.
+    assert plain.search("paspoort", k=1)[0].score == pytest.approx(
+        FaqIndex.build(FAQ, TopicEncoder(), weights=Weights(memory=0.45)).search("paspoort", k=1)[0].score)
+
+
+def test_memory_survives_the_adapter_file():
+    encoder = TopicEncoder()
+    memory = remembering(encoder, ["paspoort", "parkeren"], ["paspoort", None])
+    again = MessageMemory.from_arrays(memory.arrays(), TopicEncoder.dim)
+    vectors = encoder.encode(["paspoort kwijt", "parkeren"])
+    assert np.allclose(again.in_scope_log_odds(vectors), memory.in_scope_log_odds(vectors), atol=1e-2)
+    assert np.allclose(again.answer_direction(vectors), memory.answer_direction(vectors), atol=1e-2)
+    with pytest.raises(ValueError, match="does not fit"):
+        MessageMemory.from_arrays(memory.arrays(), TopicEncoder.dim + 1)
 
 
 def test_scope_probe_never_vetoes_a_phrasing_the_editor_wrote():

@@ -1,0 +1,113 @@
+"""What citizens of other municipalities asked, and what answered them.
+
+The labelled messages of the training municipalities (bot/faq/models/README.md)
+are kept beside the adapter as query vectors, each with the entry that
+answered it in its own municipality (that entry as one passage vector) or
+"handed over". A new message's nearest remembered messages then help twice:
+
+- **Is it in scope?** The log-odds that the 20 nearest were answerable is
+  added to the scope probe's logit (bot/faq/index.py ``_in_scope``). A
+  linear probe draws one boundary through the whole vector space; near a
+  given message, other municipalities' labels say more.
+- **Which entry?** The closeness-weighted mean of the 3 nearest answerable
+  messages' entries is a passage the message "means"; this FAQ's entries
+  are compared with it in the ranking (the ``memory`` channel). "waar laat ik
+  mijn dennenboom na de feestdagen" is close to messages other editors
+  answered with their *kerstbomen* entry, and that entry's text is close to
+  this FAQ's *kerstbomen*, whatever words the citizen used.
+
+Neighbours are weighted by ``exp((similarity - best) / temperature)``.
+Measured (whole sets unless said; demo and zeevliet were never in the
+memory or the adapter's training data):
+
+=============================================  ===========  ===========
+                                               demo         zeevliet
+=============================================  ===========  ===========
+scope AUC, probe alone                         0.908        0.920
+scope AUC, probe + memory                      0.923        0.960
+top-1 tune / held-out half, without memory     0.871/0.870  0.887/0.819
+top-1 tune / held-out half, memory channel     0.912/0.894  0.901/0.852
+=============================================  ===========  ===========
+
+With each training municipality left out of the memory in turn, the scope
+AUC rose on all eight (0.922 → 0.946 on average, probe refitted on the other
+seven) and top-1 on six of eight (level on wadderoog, grootstede 0.912 →
+0.899). Neighbours, temperatures and the channel weight were chosen on the
+two tune halves; other settings nearby gave within 0.01. Entries kept as
+their question centroid or answer passage instead of the whole entry did as
+well, within two messages per half.
+
+On the training municipalities themselves every message finds itself in
+the memory (top-1 and accuracy 0.99-1.00): that measures nothing. Messages
+must be free of personal data before they join the memory (the labelled
+sets are checked by tests/bot/test_eval_sets.py): a text's vector gives
+away much of the text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+VECTORS_KEY, ANSWER_KEY, ENTRIES_KEY = "memory.vectors", "memory.answer", "memory.entries"
+HANDED_OVER = -1          # ``answer`` of a message a person had to answer
+SCOPE_NEIGHBOURS, SCOPE_TEMPERATURE = 20, 0.02
+ANSWER_NEIGHBOURS, ANSWER_TEMPERATURE = 3, 0.05
+SMOOTHING = 0.02          # keeps the log-odds finite when every neighbour agrees
+
+
+@dataclass(frozen=True)
+class MessageMemory:
+    vectors: np.ndarray   # (n, dim) unit query vectors of labelled messages
+    answer: np.ndarray    # (n,) row in ``entries`` that answered each, or HANDED_OVER
+    entries: np.ndarray   # (m, dim) unit passage vectors of the answering entries
+
+    def in_scope_log_odds(self, queries: np.ndarray) -> np.ndarray:
+        """(n,): > 0 where the nearest remembered messages were mostly answerable."""
+        answerable = self.answer != HANDED_OVER
+        nearest, weight = self._neighbours(queries, SCOPE_NEIGHBOURS, SCOPE_TEMPERATURE,
+                                           np.ones(len(self.vectors), dtype=bool))
+        share = (weight * answerable[nearest]).sum(axis=1)
+        return np.log((share + SMOOTHING) / (1 + SMOOTHING - share))
+
+    def answer_direction(self, queries: np.ndarray) -> np.ndarray:
+        """(n, dim) unit passage vectors: what the nearest answerable messages
+        were answered with, weighted by closeness (zeros if none is answerable)."""
+        answerable = self.answer != HANDED_OVER
+        if not answerable.any():
+            return np.zeros((len(queries), self.vectors.shape[1]), dtype=np.float32)
+        nearest, weight = self._neighbours(queries, ANSWER_NEIGHBOURS, ANSWER_TEMPERATURE, answerable)
+        mean = np.einsum("nk,nkd->nd", weight, self.entries[self.answer[nearest]])
+        return (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)
+
+    def _neighbours(self, queries: np.ndarray, k: int, temperature: float, among: np.ndarray):
+        """Indices (n, k) of the k most similar remembered messages among
+        ``among``, and their weights (rows sum to 1)."""
+        similarity = np.asarray(queries, dtype=np.float32) @ self.vectors.T
+        similarity[:, ~among] = -np.inf
+        k = min(k, int(among.sum()))
+        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        close = np.take_along_axis(similarity, nearest, axis=1)
+        weight = np.exp((close - close.max(axis=1, keepdims=True)) / temperature)
+        return nearest, weight / weight.sum(axis=1, keepdims=True)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {VECTORS_KEY: self.vectors.astype(np.float16), ANSWER_KEY: self.answer.astype(np.int32),
+                ENTRIES_KEY: self.entries.astype(np.float16)}
+
+    @classmethod
+    def from_arrays(cls, arrays, dim: int) -> "MessageMemory | None":
+        if VECTORS_KEY not in arrays:
+            return None
+        if ANSWER_KEY not in arrays or ENTRIES_KEY not in arrays:
+            raise ValueError("message memory needs its answers and entries")
+        vectors = np.asarray(arrays[VECTORS_KEY], dtype=np.float32)
+        answer = np.asarray(arrays[ANSWER_KEY], dtype=np.int32).reshape(-1)
+        entries = np.asarray(arrays[ENTRIES_KEY], dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != dim or entries.ndim != 2 or entries.shape[1] != dim \
+                or len(answer) != len(vectors) or not len(vectors):
+            raise ValueError(f"message memory does not fit a {dim}-dimensional encoder")
+        if answer.max(initial=HANDED_OVER) >= len(entries) or answer.min(initial=HANDED_OVER) < HANDED_OVER:
+            raise ValueError("message memory names an entry it does not hold")
+        return cls(vectors, answer, entries)
+
