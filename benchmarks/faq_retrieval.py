@@ -97,6 +97,7 @@ class CountingEncoder:
 
     def __init__(self, encoder) -> None:
         self._encoder, self.name, self.dim, self.texts = encoder, encoder.name, encoder.dim, 0
+        self.scope, self.memory = encoder.scope, encoder.memory   # searched as live
 
     def encode(self, texts, kind="query"):
         self.texts += len(texts)
@@ -105,6 +106,8 @@ class CountingEncoder:
 
 class RandomEncoder:
     """Stands in for the encoder when seeding a cache: random unit vectors, instantly."""
+
+    scope = memory = None
 
     def __init__(self, name: str, dim: int) -> None:
         self.name, self.dim, self._rng = name, dim, np.random.default_rng(7)
