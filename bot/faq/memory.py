@@ -23,8 +23,8 @@ memory or the adapter's training data):
 =============================================  ===========  ===========
                                                demo         zeevliet
 =============================================  ===========  ===========
-scope AUC, probe alone                         0.908        0.920
-scope AUC, probe + memory                      0.923        0.960
+scope AUC, probe alone                         0.905        0.920
+scope AUC, probe + memory                      0.921        0.959
 top-1 tune / held-out half, without memory     0.871/0.870  0.887/0.819
 top-1 tune / held-out half, memory channel     0.912/0.894  0.901/0.852
 =============================================  ===========  ===========
