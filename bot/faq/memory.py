@@ -11,10 +11,11 @@ answered it in its own municipality (that entry as one passage vector) or
   given message, other municipalities' labels say more.
 - **Which entry?** The closeness-weighted mean of the 3 nearest answerable
   messages' entries is a passage the message "means"; this FAQ's entries
-  are compared with it in the ranking (the ``memory`` channel). "waar laat ik
-  mijn dennenboom na de feestdagen" is close to messages other editors
-  answered with their *kerstbomen* entry, and that entry's text is close to
-  this FAQ's *kerstbomen*, whatever words the citizen used.
+  are compared with it in the ranking (the ``memory`` channel). "mijn roze
+  pasje is na 10 jaar bijna ongeldig" ranked *afvalpas kwijt* first (a
+  pass); citizens elsewhere who wrote of their "roze pasje" were answered
+  with a driving-licence entry, and that entry's text is close to this
+  FAQ's *rijbewijs verlengen*, which now comes first.
 
 Neighbours are weighted by ``exp((similarity - best) / temperature)``.
 Measured (whole sets unless said; demo and zeevliet were never in the
