@@ -60,7 +60,8 @@ bench: install train
 	$(VENV)/bin/python benchmarks/privacy_gate.py
 
 # Re-train the packaged encoder adapter (bot/faq/models/README.md; three seeds, ~45 min each on 2 cores)
-# on eight municipalities; the demo (data/faq) and zeevliet stay unseen, to tune and measure.
+# on eight municipalities, then fit its scope probe and message memory on their messages; the demo
+# (data/faq) and zeevliet stay unseen, to tune and measure, and brugwaarde and grensheide fresh.
 # Not part of run/test: the adapter is committed.
 ADAPTER := bot/faq/models/e5-municipal-nl.npz
 ADAPTER_TOWNS := othertown heuvelrade grootstede maasbroek wadderoog veendal lindehove kempenbeek
