@@ -64,30 +64,35 @@ class MessageMemory:
     answer: np.ndarray    # (n,) row in ``entries`` that answered each, or HANDED_OVER
     entries: np.ndarray   # (m, dim) unit passage vectors of the answering entries
 
+    @property
+    def answerable(self) -> np.ndarray:
+        return self.answer != HANDED_OVER
+
     def in_scope_log_odds(self, queries: np.ndarray) -> np.ndarray:
         """(n,): > 0 where the nearest remembered messages were mostly answerable."""
-        answerable = self.answer != HANDED_OVER
-        nearest, weight = self._neighbours(queries, SCOPE_NEIGHBOURS, SCOPE_TEMPERATURE,
-                                           np.ones(len(self.vectors), dtype=bool))
-        share = (weight * answerable[nearest]).sum(axis=1)
+        nearest, weight = self._neighbours(queries, SCOPE_NEIGHBOURS, SCOPE_TEMPERATURE)
+        share = (weight * self.answerable[nearest]).sum(axis=1)
         return np.log((share + SMOOTHING) / (1 + SMOOTHING - share))
 
     def answer_direction(self, queries: np.ndarray) -> np.ndarray:
         """(n, dim) unit passage vectors: what the nearest answerable messages
         were answered with, weighted by closeness (zeros if none is answerable)."""
-        answerable = self.answer != HANDED_OVER
+        answerable = self.answerable
         if not answerable.any():
             return np.zeros((len(queries), self.vectors.shape[1]), dtype=np.float32)
         nearest, weight = self._neighbours(queries, ANSWER_NEIGHBOURS, ANSWER_TEMPERATURE, answerable)
         mean = np.einsum("nk,nkd->nd", weight, self.entries[self.answer[nearest]])
         return (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)
 
-    def _neighbours(self, queries: np.ndarray, k: int, temperature: float, among: np.ndarray):
-        """Indices (n, k) of the k most similar remembered messages among
-        ``among``, and their weights (rows sum to 1)."""
+    def _neighbours(self, queries: np.ndarray, k: int, temperature: float,
+                    among: np.ndarray | None = None):
+        """Indices (n, k) of the k most similar remembered messages (only
+        those marked in ``among``, if given), and their weights (rows sum to 1)."""
         similarity = np.asarray(queries, dtype=np.float32) @ self.vectors.T
-        similarity[:, ~among] = -np.inf
-        k = min(k, int(among.sum()))
+        if among is not None:
+            similarity[:, ~among] = -np.inf
+            k = min(k, int(among.sum()))
+        k = min(k, similarity.shape[1])
         nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
         close = np.take_along_axis(similarity, nearest, axis=1)
         weight = np.exp((close - close.max(axis=1, keepdims=True)) / temperature)
