@@ -139,7 +139,8 @@ def fit_scope(adapter: Path, sources: list[Source], strength: float, log=print) 
         log("no scope probe (needs answerable and handover cases)")
         return {}
     log(f"scope probe and memory: {labels.sum()} answerable, {(~labels).sum()} handover messages")
-    memory = MessageMemory(np.array(vectors), np.array(answer, np.int32), np.array(entries))
+    memory = MessageMemory(np.array(vectors), np.array(answer, np.int32), np.array(entries),
+                           np.array(signals)[:, 0])   # MATCH_SIGNALS[0]: best relevance
     return {**ScopeProbe.fit(np.array(vectors), np.array(signals), labels, strength).arrays(),
             **memory.arrays()}
 
@@ -240,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.faq.finetune", description=__doc__.split("\n")[0])
     parser.add_argument("--source", action="append", required=True, metavar="FAQ_DIR[:CASES[:SPLIT]]",
                         help="an FAQ folder with (optionally) labelled cases; repeatable")
+    parser.add_argument("--memory-source", action="append", default=[], metavar="FAQ_DIR:CASES[:SPLIT]",
+                        help="labelled messages for the scope probe and the memory only, not for "
+                             "training the encoder; repeatable")
     parser.add_argument("--out", type=Path, required=True, help="adapter file (.npz) to write")
     parser.add_argument("--scope-only", action="store_true",
                         help="keep the adapter in --out, only fit its scope probe and memory again")
@@ -260,8 +264,10 @@ def main(argv: list[str] | None = None) -> int:
         arrays.update(recipe=np.array(repr(recipe)), sources=np.array(args.source))
         _save(args.out, arrays)
     # The probe is fitted on what the saved adapter serves, so it is written second.
-    _save(args.out, {**arrays, **fit_scope(args.out, sources, recipe.scope_strength),
-                     "scope_strength": np.array(recipe.scope_strength)})
+    remembered = sources + [Source.parse(spec) for spec in args.memory_source]
+    _save(args.out, {**arrays, **fit_scope(args.out, remembered, recipe.scope_strength),
+                     "scope_strength": np.array(recipe.scope_strength),
+                     "memory_sources": np.array(args.source + args.memory_source)})
     print(f"wrote {args.out}")
     return 0
 

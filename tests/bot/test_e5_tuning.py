@@ -223,6 +223,17 @@ def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, capsys):
     finetune.main(["--source", f"{faq}:{cases}", "--out", str(out), "--scope-only"])
     with np.load(out) as stored:
         assert np.allclose(stored["scope.weight"], weight, atol=1e-5)
+        adapter = stored["l0.q.w.A"]
+    # A memory-only source joins the probe and the memory, not the adapter.
+    more = tmp_path / "more.yml"
+    more.write_text(yaml.safe_dump([{"text": "ons matras moet de deur uit", "expect": "grofvuil"}]), encoding="utf-8")
+    finetune.main(["--source", f"{faq}:{cases}", "--memory-source", f"{faq}:{more}", "--out", str(out),
+                   "--scope-only"])
+    with np.load(out) as stored:
+        assert np.array_equal(stored["l0.q.w.A"], adapter)
+        assert list(stored["memory.answer"]) == [1, 2, -1, -1, 4]   # the second folder's grofvuil
+        assert stored["memory.relevance"].shape == (5,)      # how well its own FAQ matched each
+        assert list(stored["memory_sources"]) == [f"{faq}:{cases}", f"{faq}:{more}"]
 
 
 def test_training_examples_come_from_phrasings_and_labelled_cases(tmp_path):

@@ -259,6 +259,28 @@ def test_memory_survives_the_adapter_file():
         MessageMemory.from_arrays(memory.arrays(), TopicEncoder.dim + 1)
 
 
+def test_memory_discounts_votes_its_own_municipality_explains():
+    # The closest remembered message was handed over where the FAQ matched it
+    # poorly (relevance 0.4: that municipality lacked the topic); a slightly
+    # further one was answered with a good match (0.8).
+    handed_over, answered = [1, 0, 0, 0, 0], [0.95, np.sqrt(1 - 0.95 ** 2), 0, 0, 0]
+    memory = MessageMemory(np.array([handed_over, answered], np.float32), np.array([HANDED_OVER, 0]),
+                           np.eye(5, dtype=np.float32)[:1], relevance=np.array([0.4, 0.8], np.float32))
+    query = np.array([handed_over], np.float32)
+    assert memory.in_scope_log_odds(query)[0] < -1          # the nearest vote wins
+    # This FAQ matches the message well: the handover is explained away.
+    assert memory.in_scope_log_odds(query, np.array([0.8]))[0] > 1
+    # It matches as poorly as where it was handed over: that vote stands.
+    assert memory.in_scope_log_odds(query, np.array([0.4]))[0] < -1
+    # A memory stored without relevance votes as before.
+    plain = MessageMemory(memory.vectors, memory.answer, memory.entries)
+    assert plain.in_scope_log_odds(query, np.array([0.8]))[0] == pytest.approx(memory.in_scope_log_odds(query)[0])
+    again = MessageMemory.from_arrays(memory.arrays(), 5)
+    assert np.allclose(again.relevance, memory.relevance)
+    with pytest.raises(ValueError, match="one relevance per message"):
+        MessageMemory.from_arrays({**memory.arrays(), "memory.relevance": np.ones(3)}, 5)
+
+
 def test_scope_probe_never_vetoes_a_phrasing_the_editor_wrote():
     # A probe that judges every message out of scope: a citizen typing an
     # entry's alternative word for word still reaches that entry.
