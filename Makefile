@@ -60,13 +60,14 @@ bench: install train
 	$(VENV)/bin/python benchmarks/privacy_gate.py
 
 # Re-train the packaged encoder adapter (bot/faq/models/README.md; three seeds, ~45 min each on 2 cores)
-# on eight municipalities, then fit its scope probe and message memory on their messages and on six
+# on eight municipalities, then fit its scope probe and message memory on their messages and on twelve
 # more that only the memory holds; the demo (data/faq) and zeevliet stay unseen, to tune and measure,
 # and brugwaarde and grensheide fresh. Not part of run/test: the adapter is committed.
 # `make memory` refits only the probe and the memory (a few minutes), e.g. after adding a set.
 ADAPTER := bot/faq/models/e5-municipal-nl.npz
 ADAPTER_TOWNS := othertown heuvelrade grootstede maasbroek wadderoog veendal lindehove kempenbeek
-MEMORY_TOWNS := havenmond rijnstede kalkheuvel veenmeer nieuwland oudevest
+MEMORY_TOWNS := havenmond rijnstede kalkheuvel veenmeer nieuwland oudevest \
+  zandhoeve stationsveld twentebroek merwedam kroonstad groenmarke
 TOWN_SOURCES = $(foreach town,$(1),--$(2) tests/eval/$(town)/faq:tests/eval/$(town)/cases.yml)
 encoder: install
 	OMP_NUM_THREADS=2 $(VENV)/bin/python -m bot.faq.finetune $(call TOWN_SOURCES,$(ADAPTER_TOWNS),source) \
