@@ -63,7 +63,7 @@ bench: install train
 # on eight municipalities, then fit its scope probe and message memory on their messages and on twelve
 # more that only the memory holds; the demo (data/faq) and zeevliet stay unseen, to tune and measure,
 # and brugwaarde and grensheide fresh. Not part of run/test: the adapter is committed.
-# `make memory` refits only the probe and the memory (a few minutes), e.g. after adding a set.
+# `make memory` refits only the probe and the memory (about 9 minutes), e.g. after adding a set.
 ADAPTER := bot/faq/models/e5-municipal-nl.npz
 ADAPTER_TOWNS := othertown heuvelrade grootstede maasbroek wadderoog veendal lindehove kempenbeek
 MEMORY_TOWNS := havenmond rijnstede kalkheuvel veenmeer nieuwland oudevest \
