@@ -69,13 +69,13 @@ ADAPTER_TOWNS := othertown heuvelrade grootstede maasbroek wadderoog veendal lin
 MEMORY_TOWNS := havenmond rijnstede kalkheuvel veenmeer nieuwland oudevest \
   zandhoeve stationsveld twentebroek merwedam kroonstad groenmarke
 TOWN_SOURCES = $(foreach town,$(1),--$(2) tests/eval/$(town)/faq:tests/eval/$(town)/cases.yml)
+FINETUNE := OMP_NUM_THREADS=2 $(VENV)/bin/python -m bot.faq.finetune \
+  $(call TOWN_SOURCES,$(ADAPTER_TOWNS),source) $(call TOWN_SOURCES,$(MEMORY_TOWNS),memory-source) --out $(ADAPTER)
 encoder: install
-	OMP_NUM_THREADS=2 $(VENV)/bin/python -m bot.faq.finetune $(call TOWN_SOURCES,$(ADAPTER_TOWNS),source) \
-	  $(call TOWN_SOURCES,$(MEMORY_TOWNS),memory-source) --out $(ADAPTER)
+	$(FINETUNE)
 
 memory: install
-	OMP_NUM_THREADS=2 $(VENV)/bin/python -m bot.faq.finetune --scope-only $(call TOWN_SOURCES,$(ADAPTER_TOWNS),source) \
-	  $(call TOWN_SOURCES,$(MEMORY_TOWNS),memory-source) --out $(ADAPTER)
+	$(FINETUNE) --scope-only
 
 # Choose the decision thresholds in balie.yml again (after a new adapter or encoder):
 # tuned on the tune halves of the two unseen sets, reported on their held-out halves.

@@ -134,15 +134,14 @@ def fit_scope(adapter: Path, sources: list[Source], strength: float, log=print) 
             vectors.append(found.vector[0])
             signals.append(found.signals())
             answer.append(row.get(expect, HANDED_OVER))
-    labels = np.array(answer) != HANDED_OVER
+    vectors, signals, answer = np.array(vectors), np.array(signals), np.array(answer, np.int32)
+    labels = answer != HANDED_OVER
     if len(set(labels)) < 2:
         log("no scope probe (needs answerable and handover cases)")
         return {}
     log(f"scope probe and memory: {labels.sum()} answerable, {(~labels).sum()} handover messages")
-    memory = MessageMemory(np.array(vectors), np.array(answer, np.int32), np.array(entries),
-                           np.array(signals)[:, 0])   # MATCH_SIGNALS[0]: best relevance
-    return {**ScopeProbe.fit(np.array(vectors), np.array(signals), labels, strength).arrays(),
-            **memory.arrays()}
+    memory = MessageMemory(vectors, answer, np.array(entries), signals[:, 0])   # MATCH_SIGNALS[0]: best relevance
+    return {**ScopeProbe.fit(vectors, signals, labels, strength).arrays(), **memory.arrays()}
 
 
 def positive_text(example: Example, rng: random.Random, answer_share: float) -> str:

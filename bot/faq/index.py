@@ -419,6 +419,7 @@ class FaqIndex:
         probe, memory, signals = self.encoder.scope, self.encoder.memory, found.signals()
         logit = 0.0 if probe is None else float(probe.logit(found.vector, signals[None, :])[0])
         if memory is not None:
+            # signals[0] is the best relevance (scope.MATCH_SIGNALS)
             logit += float(memory.in_scope_log_odds(found.vector, signals[:1])[0])
         return max(logit, 0.0) if self._editor.covers(found.query, message) else logit
 
