@@ -49,6 +49,13 @@ def test_small_talk(stack):
     assert "geen mens" in texts(ask(stack, "ben jij een robot?"))
 
 
+@pytest.mark.parametrize("text", ["👍", "🙏", "duidelijk"])
+def test_a_thumbs_up_is_thanks_not_a_question_for_an_agent(stack, text):
+    messages = ask(stack, text)
+    assert "Graag gedaan" in texts(messages)
+    assert handover_reasons(messages) == []
+
+
 def test_a_clear_question_gets_its_answer(stack):
     reply = texts(ask(stack, "Wat zijn de openingstijden van de milieustraat?"))
     assert "milieustraat" in reply.lower()
