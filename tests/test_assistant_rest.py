@@ -56,6 +56,10 @@ def test_a_thumbs_up_is_thanks_not_a_question_for_an_agent(stack, text):
     assert handover_reasons(messages) == []
 
 
+def test_not_understanding_the_answer_brings_a_person(stack):
+    assert handover_reasons(ask(stack, "onduidelijk")) == ["ask_human"]
+
+
 def test_a_clear_question_gets_its_answer(stack):
     reply = texts(ask(stack, "Wat zijn de openingstijden van de milieustraat?"))
     assert "milieustraat" in reply.lower()
