@@ -246,9 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="adapter file (.npz) to write")
     parser.add_argument("--scope-only", action="store_true",
                         help="keep the adapter in --out, only fit its scope probe and memory again")
-    parser.add_argument("--blend", type=Path, metavar="ADAPTER",
-                        help="average the adapter trained here with this one (equal weight), e.g. "
-                             "a short run on many municipalities with a long one on a few")
+    parser.add_argument("--blend", type=Path, action="append", default=[], metavar="ADAPTER",
+                        help="average the adapter trained here with this one (equal weight per "
+                             "run), e.g. a short run on many municipalities with a long one on a "
+                             "few; repeatable")
     for field, default in vars(Recipe()).items():
         parser.add_argument(f"--{field.replace('_', '-')}", type=type(default), default=default)
     args = parser.parse_args(argv)
@@ -263,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
                                    for n in range(recipe.seeds)])
         arrays.update(recipe=np.array(repr(recipe)), sources=np.array(args.source))
         if args.blend:
-            arrays = blend(_adapter_only(args.blend), arrays)
+            arrays = blend([_adapter_only(path) for path in args.blend], arrays)
         _save(args.out, arrays)
     # The probe is fitted on what the saved adapter serves, so it is written second.
     remembered = sources + [Source.parse(spec) for spec in args.memory_source]
@@ -274,11 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def blend(earlier: dict, trained: dict) -> dict:
-    """The mean of two adapters' deltas; keeps what both were trained on."""
-    mixed = average_adapters([earlier, trained])
+def blend(earlier: list[dict], trained: dict) -> dict:
+    """The mean of several adapters' deltas (each an unblended run); keeps
+    what every one was trained on."""
+    mixed = average_adapters([*earlier, trained])
     mixed.update(recipe=trained["recipe"], sources=trained["sources"],
-                 blend_recipe=earlier["recipe"], blend_sources=earlier["sources"])
+                 blend_recipe=np.array([str(adapter["recipe"]) for adapter in earlier]),
+                 blend_sources=np.concatenate([np.ravel(adapter["sources"]) for adapter in earlier]))
     return mixed
 
 

@@ -37,7 +37,8 @@ query vector + match signals, C = 0.1       0.91    0.93
 ... plus the message memory                 0.92    0.96
 ... memory of fourteen, refitted           0.94    0.97
 ... memory of twenty, refitted             0.95    0.98
-... short run on twenty blended in (now)    0.95    0.98
+... short run on twenty blended in         0.95    0.98
+... and one on twenty-four (now)           0.95    0.98
 the message memory alone                    0.86    0.89
 ==========================================  ======  ========
 

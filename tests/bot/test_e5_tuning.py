@@ -234,13 +234,17 @@ def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, capsys):
         assert list(stored["memory.answer"]) == [1, 2, -1, -1, 4]   # the second folder's grofvuil
         assert stored["memory.relevance"].shape == (5,)      # how well its own FAQ matched each
         assert list(stored["memory_sources"]) == [f"{faq}:{cases}", f"{faq}:{more}"]
-    # A second run blended with the first: the mean of both adapters' deltas (ranks add up).
+    # A run blended with earlier ones (here the first run, twice): the mean of
+    # all their deltas (ranks add up), and what each was trained on.
     blended = tmp_path / "blended.npz"
     finetune.main(["--source", f"{faq}:{cases}", "--out", str(blended), "--epochs", "1", "--rank", "2",
-                   "--batch-size", "3", "--seeds", "1", "--blend", str(out), "--scope-strength", "0"])
+                   "--batch-size", "3", "--seeds", "1", "--blend", str(out), "--blend", str(out),
+                   "--scope-strength", "0"])
     with np.load(blended) as stored:
-        assert stored["l0.q.w.A"].shape == (6, 384)     # rank 4 from before + rank 2 from this run
-        assert "Recipe(epochs=2" in str(stored["blend_recipe"]) and "seeds=1" in str(stored["recipe"])
+        assert stored["l0.q.w.A"].shape == (10, 384)     # rank 4 twice from before + rank 2 from this run
+        assert [recipe[:16] for recipe in stored["blend_recipe"]] == ["Recipe(epochs=2,"] * 2
+        assert "seeds=1" in str(stored["recipe"])
+        assert list(stored["blend_sources"]) == [f"{faq}:{cases}"] * 2
     assert TunedE5Encoder(blended).scope is None
 
 
@@ -283,5 +287,5 @@ MEASURING_SETS = ["data/faq", "tests/eval/cases.yml"] + [
 def test_the_packaged_adapter_never_saw_the_sets_that_measure_it():
     with np.load(PACKAGED_ADAPTER) as stored:
         seen = [str(spec) for key in ("sources", "blend_sources", "memory_sources") for spec in stored[key]]
-    assert len(seen) == 8 + 20 + 20
+    assert len(seen) == 24 + (8 + 20) + 24    # trained on, blended in, remembered
     assert [spec for spec in seen if any(name in spec for name in MEASURING_SETS)] == []
