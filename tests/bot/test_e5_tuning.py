@@ -245,6 +245,11 @@ def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, capsys):
         assert [recipe[:16] for recipe in stored["blend_recipe"]] == ["Recipe(epochs=2,"] * 2
         assert "seeds=1" in str(stored["recipe"])
         assert list(stored["blend_sources"]) == [f"{faq}:{cases}"] * 2
+    # Refused before any training: a blend as an earlier run, or no file at all.
+    for earlier in (blended, tmp_path / "missing.npz"):
+        with pytest.raises(SystemExit):
+            finetune.main(["--source", f"{faq}:{cases}", "--out", str(tmp_path / "x.npz"), "--blend", str(earlier)])
+    assert "already a blend" in capsys.readouterr().err
     assert TunedE5Encoder(blended).scope is None
 
 
