@@ -206,6 +206,8 @@
 
   async function onLogout() {
     // The server puts an agent's chats back in the queue at their last logout.
+    await refresh();   // count what the agent holds now, also right after logging in
+    if (!ui.me) return;   // the session ended meanwhile: the login form is showing
     const mine = ui.queue.filter((i) => i.state === "assigned" && i.agent_id === ui.me.id).length;
     if (mine && !(await confirmDialog("Uitloggen?",
         `U heeft nog ${mine === 1 ? "1 gesprek" : `${mine} gesprekken`} in behandeling. ` +
@@ -256,6 +258,7 @@
 
   async function loadLists() {
     const [queue, bot] = await Promise.all([api("GET", "/api/queue"), api("GET", "/api/bot-conversations")]);
+    if (!ui.me) return;   // logged out while the lists were on their way
     ui.queue = queue;
     ui.bot = bot;
     ui.listFetchedAt = Date.now();
