@@ -246,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="adapter file (.npz) to write")
     parser.add_argument("--scope-only", action="store_true",
                         help="keep the adapter in --out, only fit its scope probe and memory again")
+    parser.add_argument("--adapter-only", action="store_true",
+                        help="write the adapter without a scope probe or memory: a run that is "
+                             "only blended into a later one (make encoder)")
     parser.add_argument("--blend", type=Path, action="append", default=[], metavar="ADAPTER",
                         help="average the adapter trained here with this one (equal weight per "
                              "run), e.g. a short run on many municipalities with a long one on a "
@@ -255,15 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     recipe = Recipe(**{field: getattr(args, field) for field in vars(Recipe())})
     sources = [Source.parse(spec) for spec in args.source]
-    if args.scope_only and not args.out.is_file():
-        parser.error(f"--scope-only needs an existing adapter in --out ({args.out} not found)")
-    missing = [str(path) for path in args.blend if not path.is_file()]
-    if missing:
-        parser.error(f"--blend: no adapter at {', '.join(missing)}")
-    # Read before hours of training: a blend of blends would weigh its parts as one run.
-    earlier = [_adapter_only(path) for path in args.blend]
-    if any("blend_recipe" in adapter for adapter in earlier):
-        parser.error("--blend takes the runs themselves, not an adapter that is already a blend")
+    earlier = _earlier_runs(parser, args)
     if args.scope_only:
         arrays = _adapter_only(args.out)
     else:
@@ -273,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
         if earlier:
             arrays = blend(earlier, arrays)
         _save(args.out, arrays)
+        if args.adapter_only:
+            print(f"wrote {args.out} (adapter only)")
+            return 0
     # The probe is fitted on what the saved adapter serves, so it is written second.
     remembered = sources + [Source.parse(spec) for spec in args.memory_source]
     _save(args.out, {**arrays, **fit_scope(args.out, remembered, recipe.scope_strength),
@@ -280,6 +278,25 @@ def main(argv: list[str] | None = None) -> int:
                      "memory_sources": np.array(args.source + args.memory_source)})
     print(f"wrote {args.out}")
     return 0
+
+
+def _earlier_runs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[dict]:
+    """The adapters to --blend in, read and checked with the other options
+    before hours of training start."""
+    if args.scope_only and not args.out.is_file():
+        parser.error(f"--scope-only needs an existing adapter in --out ({args.out} not found)")
+    if args.scope_only and args.adapter_only:
+        parser.error("--scope-only and --adapter-only exclude each other")
+    if args.scope_only and args.blend:
+        parser.error("--scope-only keeps the adapter in --out as it is; blend when training it")
+    missing = [str(path) for path in args.blend if not path.is_file()]
+    if missing:
+        parser.error(f"--blend: no adapter at {', '.join(missing)}")
+    # Read before hours of training: a blend of blends would weigh its parts as one run.
+    earlier = [_adapter_only(path) for path in args.blend]
+    if any("blend_recipe" in adapter for adapter in earlier):
+        parser.error("--blend takes the runs themselves, not an adapter that is already a blend")
+    return earlier
 
 
 def blend(earlier: list[dict], trained: dict) -> dict:

@@ -239,8 +239,9 @@ def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, capsys):
     blended = tmp_path / "blended.npz"
     finetune.main(["--source", f"{faq}:{cases}", "--out", str(blended), "--epochs", "1", "--rank", "2",
                    "--batch-size", "3", "--seeds", "1", "--blend", str(out), "--blend", str(out),
-                   "--scope-strength", "0"])
+                   "--adapter-only"])
     with np.load(blended) as stored:
+        assert not any(key.startswith(("scope", "memory")) for key in stored.files)
         assert stored["l0.q.w.A"].shape == (10, 384)     # rank 4 twice from before + rank 2 from this run
         assert [recipe[:16] for recipe in stored["blend_recipe"]] == ["Recipe(epochs=2,"] * 2
         assert "seeds=1" in str(stored["recipe"])
@@ -250,6 +251,9 @@ def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, capsys):
         with pytest.raises(SystemExit):
             finetune.main(["--source", f"{faq}:{cases}", "--out", str(tmp_path / "x.npz"), "--blend", str(earlier)])
     assert "already a blend" in capsys.readouterr().err
+    with pytest.raises(SystemExit):    # a refit keeps the adapter, so a blend would be ignored
+        finetune.main(["--source", f"{faq}:{cases}", "--out", str(out), "--scope-only", "--blend", str(out)])
+    assert "blend when training" in capsys.readouterr().err
     assert TunedE5Encoder(blended).scope is None
 
 
