@@ -37,7 +37,7 @@ class FaqSettings:
                                             # sentence-transformers: model name or path
     cache_dir: Path = ROOT / "var" / "faq-index"
     answer_threshold: float = 0.705        # fused score needed to answer directly
-    clarify_threshold: float = 0.565        # relevance below this: hand over to a person
+    clarify_threshold: float = 0.675        # relevance below this: hand over to a person
     clarify_margin: float = 0.05            # top-2 closer than this: ask which one
     option_window: float = 0.08             # clarify options within this of the best score
     document_weight: float = 1.0            # channel weights, see bot/faq/index.py
@@ -47,7 +47,7 @@ class FaqSettings:
     sentence_weight: float = 1.0
     relevance_sentence_weight: float = 1.0
     relevance_lexical_weight: float = 0.0025
-    scope_weight: float = 0.06              # times the adapter's in-scope logit (bot/faq/scope.py)
+    scope_weight: float = 0.2               # times the adapter's in-scope logit (bot/faq/scope.py)
     memory_weight: float = 0.45             # the memory channel (bot/faq/memory.py)
     max_clarify_options: int = 3
     reload_interval_s: float = 2.0

@@ -33,6 +33,7 @@ scope AUC, probe + memory                      0.921        0.959
 ... memory of twenty                           0.945        0.976
 ... short run on twenty blended in             0.947        0.976
 ... and one on twenty-four (session 12)        0.950        0.980
+... and one on twenty-eight (session 13)       0.951        0.977
   (probe refitted alongside: alone             0.928        0.926)
 top-1 tune / held-out half, without memory     0.871/0.870  0.887/0.819
 top-1 tune / held-out half, memory channel     0.912/0.894  0.901/0.852
@@ -40,12 +41,14 @@ top-1 tune / held-out half, memory channel     0.912/0.894  0.901/0.852
 ... memory of twenty                           0.906/0.888  0.901/0.846
 ... short run on twenty blended in             0.906/0.894  0.908/0.846
 ... and one on twenty-four (session 12)        0.912/0.901  0.901/0.866
+... and one on twenty-eight (session 13)       0.918/0.894  0.908/0.879
 =============================================  ===========  ===========
 
-The memory holds the messages of twenty-four municipalities: the eight of
+The memory holds the messages of twenty-eight municipalities: the eight of
 the encoder's long training run, twelve more that first joined only the
 memory (since session 11 they also train a short run blended into the
-encoder) and four that joined with a third run in session 12
+encoder), four that joined with a third run in session 12 and four with a
+fourth in session 13
 (bot/faq/models/README.md). When they joined, three of them at a
 time raised the others (top-1 on eleven of twelve, the twelfth level), so a
 municipality's own labelled messages can join without retraining the

@@ -38,7 +38,8 @@ query vector + match signals, C = 0.1       0.91    0.93
 ... memory of fourteen, refitted           0.94    0.97
 ... memory of twenty, refitted             0.95    0.98
 ... short run on twenty blended in         0.95    0.98
-... and one on twenty-four (now)           0.95    0.98
+... and one on twenty-four (session 12)    0.95    0.98
+... and one on twenty-eight (now)          0.95    0.98
 the message memory alone                    0.86    0.89
 ==========================================  ======  ========
 

@@ -28,7 +28,7 @@ from bot.faq.index import FaqIndex, Hit, Weights
 from bot.privacy import scan
 
 GRID = {
-    "scope_weight": [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2],
+    "scope_weight": [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4],
     "clarify": [round(x, 3) for x in np.arange(0.45, 0.76, 0.005)],
     "answer": [round(x, 3) for x in np.arange(0.58, 0.72, 0.005)],
     "margin": [0.01, 0.02, 0.03, 0.04, 0.05],
