@@ -26,7 +26,22 @@ def main() -> None:
     count = len(live.index) if live.index else 0
     logging.getLogger("actions").info("FAQ index loaded: %d entries", count)
     app = create_app("actions", cors_origins=None)
+    client_errors_keep_their_status(app)
     app.run(host=args.host, port=args.port, workers=1, access_log=False)
+
+
+def client_errors_keep_their_status(app) -> None:
+    """rasa-sdk answers every exception with a 500 and a logged traceback: an
+    unknown path or a body that is not JSON too. Those are the caller's
+    mistakes (404, 400), answered as JSON without a traceback."""
+    from sanic.exceptions import SanicException
+    from sanic.response import json
+
+    async def client_error(request, exception: SanicException):
+        logging.getLogger("actions").warning("%s %s: %s", request.method, request.path, exception)
+        return json({"error": str(exception)}, status=exception.status_code)
+
+    app.error_handler.add(SanicException, client_error)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,14 @@ def test_not_understanding_the_answer_brings_a_person(stack):
     assert handover_reasons(ask(stack, "onduidelijk")) == ["ask_human"]
 
 
+def test_the_action_server_answers_a_wrong_request_with_a_client_error(stack):
+    actions = f"http://127.0.0.1:{stack.ports.actions}"
+    assert httpx.get(f"{actions}/no-such-path").status_code == 404
+    response = httpx.post(f"{actions}/webhook", content=b"{not json")
+    assert response.status_code == 400 and "json" in response.json()["error"]
+    assert httpx.get(f"{actions}/health").json() == {"status": "ok"}
+
+
 def test_a_clear_question_gets_its_answer(stack):
     reply = texts(ask(stack, "Wat zijn de openingstijden van de milieustraat?"))
     assert "milieustraat" in reply.lower()
