@@ -73,16 +73,20 @@ MORE_TOWNS := havenmond rijnstede kalkheuvel veenmeer nieuwland oudevest \
   zandhoeve stationsveld twentebroek merwedam kroonstad groenmarke
 LATER_TOWNS := dijkhoven steenrode collegehaven vestingburg
 LATEST_TOWNS := wierdeloo glashoek vlieghorst rozenkamp
+TWENTY_TOWNS := $(ADAPTER_TOWNS) $(MORE_TOWNS)
+TWENTY_FOUR_TOWNS := $(TWENTY_TOWNS) $(LATER_TOWNS)
+ALL_TOWNS := $(TWENTY_FOUR_TOWNS) $(LATEST_TOWNS)
 TOWN_SOURCES = $(foreach town,$(1),--source tests/eval/$(town)/faq:tests/eval/$(town)/cases.yml)
 FINETUNE := OMP_NUM_THREADS=2 $(VENV)/bin/python -m bot.faq.finetune
-ALL_TOWNS_FINETUNE := $(FINETUNE) $(call TOWN_SOURCES,$(ADAPTER_TOWNS) $(MORE_TOWNS) $(LATER_TOWNS) $(LATEST_TOWNS)) --out $(ADAPTER)
+SHORT_RUN := --seeds 1 --epochs 2
+ALL_TOWNS_FINETUNE := $(FINETUNE) $(call TOWN_SOURCES,$(ALL_TOWNS)) --out $(ADAPTER)
 encoder: install
 	$(FINETUNE) $(call TOWN_SOURCES,$(ADAPTER_TOWNS)) --adapter-only --out var/e5-eight-municipalities.npz
-	$(FINETUNE) $(call TOWN_SOURCES,$(ADAPTER_TOWNS) $(MORE_TOWNS)) --seeds 1 --epochs 2 \
-	  --adapter-only --out var/e5-twenty-municipalities.npz
-	$(FINETUNE) $(call TOWN_SOURCES,$(ADAPTER_TOWNS) $(MORE_TOWNS) $(LATER_TOWNS)) --seeds 1 --epochs 2 \
-	  --adapter-only --out var/e5-twenty-four-municipalities.npz
-	$(ALL_TOWNS_FINETUNE) --seeds 1 --epochs 2 --blend var/e5-eight-municipalities.npz \
+	$(FINETUNE) $(call TOWN_SOURCES,$(TWENTY_TOWNS)) $(SHORT_RUN) --adapter-only \
+	  --out var/e5-twenty-municipalities.npz
+	$(FINETUNE) $(call TOWN_SOURCES,$(TWENTY_FOUR_TOWNS)) $(SHORT_RUN) --adapter-only \
+	  --out var/e5-twenty-four-municipalities.npz
+	$(ALL_TOWNS_FINETUNE) $(SHORT_RUN) --blend var/e5-eight-municipalities.npz \
 	  --blend var/e5-twenty-municipalities.npz --blend var/e5-twenty-four-municipalities.npz
 
 memory: install
