@@ -244,11 +244,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="labelled messages for the scope probe and the memory only, not for "
                              "training the encoder; repeatable")
     parser.add_argument("--out", type=Path, required=True, help="adapter file (.npz) to write")
-    parser.add_argument("--scope-only", action="store_true",
-                        help="keep the adapter in --out, only fit its scope probe and memory again")
-    parser.add_argument("--adapter-only", action="store_true",
-                        help="write the adapter without a scope probe or memory: a run that is "
-                             "only blended into a later one (make encoder)")
+    refit_or_train_only = parser.add_mutually_exclusive_group()
+    refit_or_train_only.add_argument("--scope-only", action="store_true",
+                                     help="keep the adapter in --out, only fit its scope probe and "
+                                          "memory again")
+    refit_or_train_only.add_argument("--adapter-only", action="store_true",
+                                     help="write the adapter without a scope probe or memory: a run "
+                                          "that is only blended into a later one (make encoder)")
     parser.add_argument("--blend", type=Path, action="append", default=[], metavar="ADAPTER",
                         help="average the adapter trained here with this one (equal weight per "
                              "run), e.g. a short run on many municipalities with a long one on a "
@@ -268,14 +270,12 @@ def main(argv: list[str] | None = None) -> int:
         if earlier:
             arrays = blend(earlier, arrays)
         _save(args.out, arrays)
-        if args.adapter_only:
-            print(f"wrote {args.out} (adapter only)")
-            return 0
-    # The probe is fitted on what the saved adapter serves, so it is written second.
-    remembered = sources + [Source.parse(spec) for spec in args.memory_source]
-    _save(args.out, {**arrays, **fit_scope(args.out, remembered, recipe.scope_strength),
-                     "scope_strength": np.array(recipe.scope_strength),
-                     "memory_sources": np.array(args.source + args.memory_source)})
+    if not args.adapter_only:
+        # The probe is fitted on what the saved adapter serves, so it is written second.
+        remembered = sources + [Source.parse(spec) for spec in args.memory_source]
+        _save(args.out, {**arrays, **fit_scope(args.out, remembered, recipe.scope_strength),
+                         "scope_strength": np.array(recipe.scope_strength),
+                         "memory_sources": np.array(args.source + args.memory_source)})
     print(f"wrote {args.out}")
     return 0
 
@@ -285,8 +285,6 @@ def _earlier_runs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     before hours of training start."""
     if args.scope_only and not args.out.is_file():
         parser.error(f"--scope-only needs an existing adapter in --out ({args.out} not found)")
-    if args.scope_only and args.adapter_only:
-        parser.error("--scope-only and --adapter-only exclude each other")
     if args.scope_only and args.blend:
         parser.error("--scope-only keeps the adapter in --out as it is; blend when training it")
     missing = [str(path) for path in args.blend if not path.is_file()]

@@ -254,6 +254,9 @@ def test_fine_tuning_pulls_a_paraphrase_towards_its_entry(tmp_path, capsys):
     with pytest.raises(SystemExit):    # a refit keeps the adapter, so a blend would be ignored
         finetune.main(["--source", f"{faq}:{cases}", "--out", str(out), "--scope-only", "--blend", str(out)])
     assert "blend when training" in capsys.readouterr().err
+    with pytest.raises(SystemExit):    # a refit writes the probe and memory that --adapter-only leaves out
+        finetune.main(["--source", f"{faq}:{cases}", "--out", str(out), "--scope-only", "--adapter-only"])
+    assert "not allowed with" in capsys.readouterr().err
     assert TunedE5Encoder(blended).scope is None
 
 
