@@ -32,13 +32,16 @@ def main() -> None:
 
 def client_errors_keep_their_status(app) -> None:
     """rasa-sdk answers every exception with a 500 and a logged traceback: an
-    unknown path or a body that is not JSON too. Those are the caller's
-    mistakes (404, 400), answered as JSON without a traceback."""
+    unknown path or a body that is not JSON too. Sanic's HTTP errors keep
+    their status, as JSON; the caller's mistakes (404, 400) are logged
+    without a traceback."""
     from sanic.exceptions import SanicException
     from sanic.response import json
 
     async def client_error(request, exception: SanicException):
-        logging.getLogger("actions").warning("%s %s: %s", request.method, request.path, exception)
+        server_side = exception.status_code >= 500   # keeps its traceback
+        logging.getLogger("actions").log(logging.ERROR if server_side else logging.WARNING, "%s %s: %s",
+                                         request.method, request.path, exception, exc_info=server_side)
         return json({"error": str(exception)}, status=exception.status_code)
 
     app.error_handler.add(SanicException, client_error)
