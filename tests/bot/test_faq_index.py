@@ -398,6 +398,26 @@ def test_tuning_finds_the_handover_threshold_that_the_labels_ask_for():
     assert chosen.clarify > 0.0
 
 
+def test_tuning_keeps_the_current_thresholds_unless_they_lose_beyond_chance():
+    from bot.faq import tune
+    from bot.faq.evaluate import Case
+
+    index = FaqIndex.build(FAQ, TopicEncoder())
+    answerable = [Case("paspoort kwijt", "paspoort-aanvragen"), Case("rijbewijs verlopen", "rijbewijs-verlengen")]
+    off_topic = Case("wie wint de voetbal", "handover")
+    current = tune.Candidate(scope_weight=0.0, clarify=0.0, answer=0.0, margin=0.0, option_window=0.1)
+    once = tune.search_all(index, answerable + [off_topic])
+    chosen = tune.best(once, current, max_clarify=0.0)
+    assert tune.figures(once, chosen)[0] > tune.figures(once, current)[0]
+    assert not tune.beats(once, chosen, current)       # one message: could be chance
+    often = tune.search_all(index, answerable + [off_topic] * 5)
+    assert tune.beats(often, chosen, current)          # five of five: it is not
+    assert not tune.beats(often, current, chosen)
+    assert tune.worth_changing(often, chosen, current, max_clarify=0.0)
+    assert not tune.worth_changing(once, chosen, current, max_clarify=0.0)
+    always_ask = tune.Candidate(scope_weight=0.0, clarify=0.0, answer=2.0, margin=0.0, option_window=0.1)
+    assert tune.worth_changing(once, chosen, always_ask, max_clarify=0.3)   # it breaks the cap
+
 # --- both encoder backends on a real index -----------------------------------
 
 REAL_FAQ = [
