@@ -35,6 +35,7 @@ scope AUC, probe + memory                      0.921        0.959
 ... and one on twenty-four (session 12)        0.950        0.980
 ... and one on twenty-eight (session 13)       0.951        0.977
   (probe refitted alongside: alone             0.928        0.926)
+... message also encoded as typed (session 14) 0.957        0.978
 top-1 tune / held-out half, without memory     0.871/0.870  0.887/0.819
 top-1 tune / held-out half, memory channel     0.912/0.894  0.901/0.852
 ... memory of fourteen                         0.906/0.888  0.901/0.852
@@ -42,6 +43,7 @@ top-1 tune / held-out half, memory channel     0.912/0.894  0.901/0.852
 ... short run on twenty blended in             0.906/0.894  0.908/0.846
 ... and one on twenty-four (session 12)        0.912/0.901  0.901/0.866
 ... and one on twenty-eight (session 13)       0.918/0.894  0.908/0.879
+... message also encoded as typed (session 14) 0.912/0.907  0.908/0.906
 =============================================  ===========  ===========
 
 The memory holds the messages of twenty-eight municipalities: the eight of

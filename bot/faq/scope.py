@@ -39,7 +39,8 @@ query vector + match signals, C = 0.1       0.91    0.93
 ... memory of twenty, refitted             0.95    0.98
 ... short run on twenty blended in         0.95    0.98
 ... and one on twenty-four (session 12)    0.95    0.98
-... and one on twenty-eight (now)          0.95    0.98
+... and one on twenty-eight (session 13)   0.95    0.98
+... message also encoded as typed (now)    0.96    0.98
 the message memory alone                    0.86    0.89
 ==========================================  ======  ========
 

@@ -152,6 +152,30 @@ FAQ = [
 ]
 
 
+def test_message_is_encoded_as_typed_and_normalised():
+    # The lexicon adds "afval" to "vuilniszakken"; the typed words do not
+    # have it. The query is the mean direction of both, so neither the
+    # lexicon nor the citizen's own words decide alone.
+    encoder = TopicEncoder()
+    index = FaqIndex.build(FAQ, encoder)
+    message = "Parkeren met vuilniszakken"
+    normalised, typed = encoder.encode([normalize(message), message.lower()])
+    assert not np.allclose(normalised, typed)
+    mean = (normalised + typed) / np.linalg.norm(normalised + typed)
+    np.testing.assert_allclose(index.match(message).vector[0], mean, atol=1e-6)
+
+
+def test_message_the_lexicon_leaves_alone_is_encoded_once():
+    encoder = TopicEncoder()
+    index = FaqIndex.build(FAQ, encoder)
+    encoded = []
+    fake_encode = encoder.encode
+    encoder.encode = lambda texts, kind="query": (encoded.extend(texts), fake_encode(texts, kind))[1]
+    found = index.match("Paspoort aanvragen")
+    assert encoded == ["paspoort aanvragen"]
+    np.testing.assert_allclose(found.vector[0], fake_encode(["paspoort aanvragen"])[0], atol=1e-6)
+
+
 def test_search_ranks_by_fused_score_and_fills_every_channel():
     index = FaqIndex.build(FAQ, TopicEncoder())
     hits = index.search("mijn rijbewijs is verlopen", k=3)
@@ -396,6 +420,7 @@ def test_tuning_finds_the_handover_threshold_that_the_labels_ask_for():
     chosen = tune.best(labelled, never_hand_over, max_clarify=0.0)
     assert tune.figures(labelled, chosen) == (1.0, 0.0)
     assert chosen.clarify > 0.0
+
 
 
 def test_tuning_keeps_the_current_thresholds_unless_they_lose_beyond_chance():
