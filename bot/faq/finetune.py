@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     recipe = Recipe(**{field: getattr(args, field) for field in vars(Recipe())})
     sources = [Source.parse(spec) for spec in args.source]
-    earlier = _earlier_runs(parser, args)
+    earlier = _checked_options_and_blend_runs(parser, args)
     if args.scope_only:
         arrays = _adapter_only(args.out)
     else:
@@ -280,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _earlier_runs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[dict]:
+def _checked_options_and_blend_runs(parser: argparse.ArgumentParser,
+                                    args: argparse.Namespace) -> list[dict]:
     """The adapters to --blend in, read and checked with the other options
     before hours of training start."""
     if args.scope_only and not args.out.is_file():
