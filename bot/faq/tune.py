@@ -86,11 +86,16 @@ def decision(item: Labelled, candidate: Candidate, max_options: int) -> Decision
     return decide(item.with_scope_weight(candidate.scope_weight), candidate.thresholds(max_options))
 
 
+def outcomes(items: list[Labelled], candidate: Candidate, max_options: int = 3) -> list[Outcome]:
+    """What the live decision does with each message under ``candidate``."""
+    return [Outcome(item.case, decision(item, candidate, max_options), 0.0) for item in items]
+
+
 def figures(items: list[Labelled], candidate: Candidate, max_options: int = 3) -> tuple[float, float]:
     """(accuracy, clarify rate) of the live decision under ``candidate``."""
-    outcomes = [Outcome(item.case, decision(item, candidate, max_options), 0.0) for item in items]
-    accuracy = sum(o.correct for o in outcomes) / len(outcomes)
-    return accuracy, sum(o.decision.kind == "clarify" for o in outcomes) / len(outcomes)
+    decided = outcomes(items, candidate, max_options)
+    accuracy = sum(o.correct for o in decided) / len(decided)
+    return accuracy, sum(o.decision.kind == "clarify" for o in decided) / len(decided)
 
 
 MCNEMAR_Z = 1.96   # the 5 % level, two-sided
@@ -99,12 +104,9 @@ MCNEMAR_Z = 1.96   # the 5 % level, two-sided
 def beats(items: list[Labelled], chosen: Candidate, current: Candidate, max_options: int = 3) -> bool:
     """McNemar's test: among the messages exactly one of the two decides
     right, does ``chosen`` win more than chance would give it?"""
-    wins = losses = 0
-    for item in items:
-        right_now = Outcome(item.case, decision(item, current, max_options), 0.0).correct
-        right_chosen = Outcome(item.case, decision(item, chosen, max_options), 0.0).correct
-        wins += right_chosen and not right_now
-        losses += right_now and not right_chosen
+    pairs = list(zip(outcomes(items, chosen, max_options), outcomes(items, current, max_options)))
+    wins = sum(new.correct and not old.correct for new, old in pairs)
+    losses = sum(old.correct and not new.correct for new, old in pairs)
     return wins - losses > MCNEMAR_Z * math.sqrt(wins + losses) if wins + losses else False
 
 
