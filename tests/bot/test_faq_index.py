@@ -422,7 +422,6 @@ def test_tuning_finds_the_handover_threshold_that_the_labels_ask_for():
     assert chosen.clarify > 0.0
 
 
-
 def test_tuning_keeps_the_current_thresholds_unless_they_lose_beyond_chance():
     from bot.faq import tune
     from bot.faq.evaluate import Case
@@ -442,6 +441,7 @@ def test_tuning_keeps_the_current_thresholds_unless_they_lose_beyond_chance():
     assert not tune.worth_changing(once, chosen, current, max_clarify=0.0)
     always_ask = tune.Candidate(scope_weight=0.0, clarify=0.0, answer=2.0, margin=0.0, option_window=0.1)
     assert tune.worth_changing(once, chosen, always_ask, max_clarify=0.3)   # it breaks the cap
+
 
 # --- both encoder backends on a real index -----------------------------------
 
