@@ -294,7 +294,7 @@ def test_training_examples_come_from_phrasings_and_labelled_cases(tmp_path):
 MEASURING_SETS = ["data/faq", "tests/eval/cases.yml"] + [
     f"tests/eval/{name}/" for name in ("zeevliet", "brugwaarde", "grensheide", "akkerland", "brinkveen",
                                        "terpwoude", "bollenveld", "sluiskanaal", "heidebergen",
-                                       "laadhaven", "vijfdorpen", "groeistad")]
+                                       "laadhaven", "vijfdorpen", "groeistad", "scheldemond", "achterveld")]
 
 
 def test_the_packaged_adapter_never_saw_the_sets_that_measure_it():
